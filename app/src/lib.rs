@@ -1,0 +1,1 @@
+//! Estafette web app.

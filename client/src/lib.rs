@@ -1,0 +1,1 @@
+//! Estafette messaging engine.

@@ -1,0 +1,1 @@
+//! Estafette wire frames (placeholder until the wire crate lands).
