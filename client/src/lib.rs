@@ -1,1 +1,13 @@
-//! Estafette messaging engine.
+//! The Estafette messaging engine, without UI.
+//!
+//! The app only calls this crate's commands and renders its events; it never
+//! touches cryptography, storage or the network directly.
+
+mod connection;
+
+pub use connection::{Backoff, ConnectionState};
+#[cfg(target_arch = "wasm32")]
+pub use connection::{RelayConnection, relay_url_for_page};
+
+/// Software name sent to the relay in `Hello`.
+pub const SOFTWARE: &str = concat!("estafette-web/", env!("CARGO_PKG_VERSION"));

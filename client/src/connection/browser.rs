@@ -1,0 +1,172 @@
+//! The relay connection in the browser: a WebSocket kept open for as long as
+//! the page lives, with `Hello`, keep-alive and jittered reconnection.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use estafette_wire::{ClientFrame, Hello, ServerFrame, WEBSOCKET_PATH, WIRE_VERSION};
+use futures::future::{Either, select};
+use futures::{SinkExt, StreamExt};
+use gloo_net::websocket::Message;
+use gloo_net::websocket::futures::WebSocket;
+use gloo_timers::future::TimeoutFuture;
+
+use super::{Backoff, ConnectionState};
+
+/// Without any frame from the relay for this long, we send a `Ping`.
+const KEEPALIVE_MS: u32 = 20_000;
+/// The relay must answer `Hello` within this delay.
+const HELLO_TIMEOUT_MS: u32 = 10_000;
+/// How often a waiting loop looks at `navigator.onLine`.
+const ONLINE_POLL_MS: u32 = 250;
+
+/// The WebSocket URL of the relay serving this page (`wss://host/ws`).
+pub fn relay_url_for_page() -> Option<String> {
+    let location = web_sys::window()?.location();
+    let scheme = if location.protocol().ok()? == "https:" {
+        "wss"
+    } else {
+        "ws"
+    };
+    Some(format!(
+        "{scheme}://{}{WEBSOCKET_PATH}",
+        location.host().ok()?
+    ))
+}
+
+fn browser_online() -> bool {
+    web_sys::window()
+        .map(|w| w.navigator().on_line())
+        .unwrap_or(true)
+}
+
+/// A connection to the relay that reconnects by itself until dropped.
+pub struct RelayConnection {
+    stopped: Rc<Cell<bool>>,
+}
+
+impl RelayConnection {
+    /// Starts connecting to `url`; `on_state` hears every state change.
+    pub fn start(url: String, on_state: impl Fn(ConnectionState) + 'static) -> Self {
+        let stopped = Rc::new(Cell::new(false));
+        let flag = stopped.clone();
+        wasm_bindgen_futures::spawn_local(async move { run(url, flag, on_state).await });
+        Self { stopped }
+    }
+}
+
+impl Drop for RelayConnection {
+    fn drop(&mut self) {
+        self.stopped.set(true);
+    }
+}
+
+async fn run(url: String, stopped: Rc<Cell<bool>>, on_state: impl Fn(ConnectionState)) {
+    let mut backoff = Backoff::default();
+    let mut last = None;
+    let report = |state: ConnectionState, last: &mut Option<ConnectionState>| {
+        if *last != Some(state) {
+            *last = Some(state);
+            on_state(state);
+        }
+    };
+    report(ConnectionState::Connecting, &mut last);
+    while !stopped.get() {
+        if !browser_online() {
+            report(ConnectionState::Offline, &mut last);
+            while !browser_online() && !stopped.get() {
+                TimeoutFuture::new(ONLINE_POLL_MS).await;
+            }
+            backoff.reset();
+            continue;
+        }
+        let connected = session(&url, &stopped, &mut backoff, &mut |s| report(s, &mut last)).await;
+        if stopped.get() {
+            break;
+        }
+        if !browser_online() {
+            continue;
+        }
+        if connected {
+            // A link that worked and dropped: retry at once, then back off.
+            backoff.reset();
+        }
+        let delay = backoff.next_delay_ms(js_sys::Math::random());
+        report(
+            ConnectionState::Reconnecting {
+                attempt: backoff.attempt(),
+                retry_in_ms: delay,
+            },
+            &mut last,
+        );
+        let mut waited = 0;
+        while waited < delay && !stopped.get() {
+            if !browser_online() {
+                break;
+            }
+            TimeoutFuture::new(ONLINE_POLL_MS.min(delay - waited)).await;
+            waited += ONLINE_POLL_MS;
+        }
+    }
+}
+
+/// One WebSocket from open to close. Returns whether the relay welcomed us.
+async fn session(
+    url: &str,
+    stopped: &Cell<bool>,
+    backoff: &mut Backoff,
+    report: &mut impl FnMut(ConnectionState),
+) -> bool {
+    let Ok(socket) = WebSocket::open(url) else {
+        return false;
+    };
+    let (mut sink, mut stream) = socket.split();
+    let hello = ClientFrame::Hello(Hello {
+        wire_version: WIRE_VERSION,
+        software: crate::SOFTWARE.into(),
+    });
+    if sink.send(Message::Bytes(hello.encode())).await.is_err() {
+        return false;
+    }
+    match select(stream.next(), TimeoutFuture::new(HELLO_TIMEOUT_MS)).await {
+        Either::Left((Some(Ok(Message::Bytes(bytes))), _)) => match ServerFrame::decode(&bytes) {
+            Ok(ServerFrame::Welcome(_)) => {}
+            _ => return false,
+        },
+        _ => return false,
+    }
+    backoff.reset();
+    report(ConnectionState::Connected);
+    let mut last_heard = js_sys::Date::now();
+    let mut pinged = false;
+    let mut ping = 0u64;
+    // Wake up every ONLINE_POLL_MS to notice the browser going offline at once.
+    while !stopped.get() && browser_online() {
+        match select(stream.next(), TimeoutFuture::new(ONLINE_POLL_MS)).await {
+            Either::Left((Some(Ok(_frame)), _)) => {
+                last_heard = js_sys::Date::now();
+                pinged = false;
+            }
+            Either::Left((Some(Err(_)) | None, _)) => break,
+            Either::Right(_) => {
+                let silent_ms = js_sys::Date::now() - last_heard;
+                if silent_ms >= f64::from(2 * KEEPALIVE_MS) {
+                    break;
+                }
+                if silent_ms >= f64::from(KEEPALIVE_MS) && !pinged {
+                    pinged = true;
+                    ping = ping.wrapping_add(1);
+                    if sink
+                        .send(Message::Bytes(ClientFrame::Ping(ping).encode()))
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    let _ = sink.close().await;
+    true
+}

@@ -1,0 +1,89 @@
+// Starts the real relay binary serving the release build, on a free loopback port.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, existsSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const root = resolve(import.meta.dirname, "..", "..");
+export const relayBinary = process.env.ESTAFETTE_RELAY_BIN ?? join(root, "target", "relay", "estafette-relay");
+export const siteDir = process.env.ESTAFETTE_SITE_DIR ?? join(root, "dist");
+
+async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? ok(address.port) : fail(new Error("no port"))));
+    });
+  });
+}
+
+export class RelayProcess {
+  private child?: ChildProcess;
+  private log = "";
+  readonly dataDir = mkdtempSync(join(tmpdir(), "estafette-e2e-"));
+
+  private constructor(readonly port: number) {}
+
+  static async start(): Promise<RelayProcess> {
+    for (const [what, path] of [["relay binary", relayBinary], ["built site", join(siteDir, "index.html")]]) {
+      if (!existsSync(path)) throw new Error(`The ${what} is missing at ${path}: run 'make build' first.`);
+    }
+    const relay = new RelayProcess(await freePort());
+    await relay.up();
+    return relay;
+  }
+
+  get origin(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts (or restarts) the relay on the same port and data directory. */
+  async up(): Promise<void> {
+    const child = spawn(
+      relayBinary,
+      ["serve", "--listen", `127.0.0.1:${this.port}`, "--data-dir", this.dataDir, "--site-dir", siteDir],
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ESTAFETTE_LOG: "info" } },
+    );
+    this.child = child;
+    child.stdout?.on("data", (d) => (this.log += d));
+    child.stderr?.on("data", (d) => (this.log += d));
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`relay exited (${child.exitCode}):\n${this.log}`);
+      try {
+        const res = await fetch(`${this.origin}/healthz`);
+        if (res.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`relay did not become healthy:\n${this.log}`);
+  }
+
+  /** Stops the relay the way an operator would (SIGTERM) and waits for exit. */
+  async down(): Promise<number | null> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((ok) => child.once("exit", (code) => ok(code)));
+    child.kill("SIGTERM");
+    const code = await Promise.race([exited, new Promise<"timeout">((ok) => setTimeout(() => ok("timeout"), 10_000))]);
+    if (code === "timeout") {
+      child.kill("SIGKILL");
+      throw new Error(`relay ignored SIGTERM for 10 s:\n${this.log}`);
+    }
+    return code;
+  }
+
+  async dispose(): Promise<void> {
+    await this.down().catch(() => undefined);
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  output(): string {
+    return this.log;
+  }
+}

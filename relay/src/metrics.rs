@@ -1,0 +1,81 @@
+//! Prometheus metrics, served as text on `/metrics`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+/// Label of a per-frame-type counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FrameLabels {
+    /// `in` (from clients) or `out` (to clients).
+    pub direction: &'static str,
+    /// Frame type, as `ClientFrame::kind` / `ServerFrame::kind`.
+    pub kind: &'static str,
+}
+
+/// Label of the error counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ErrorLabels {
+    /// Error code name.
+    pub code: &'static str,
+}
+
+/// Every metric the relay exports.
+pub struct Metrics {
+    registry: Registry,
+    /// WebSockets open now.
+    pub connections_open: Gauge,
+    /// WebSockets accepted since start.
+    pub connections_total: Counter,
+    /// Frames by direction and type.
+    pub frames: Family<FrameLabels, Counter>,
+    /// Errors sent to clients, by code.
+    pub errors: Family<ErrorLabels, Counter>,
+}
+
+impl Metrics {
+    /// A fresh registry with every metric at zero.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("estafette_relay");
+        let connections_open = Gauge::default();
+        let connections_total = Counter::default();
+        let frames = Family::<FrameLabels, Counter>::default();
+        let errors = Family::<ErrorLabels, Counter>::default();
+        registry.register(
+            "connections_open",
+            "WebSocket connections open now",
+            connections_open.clone(),
+        );
+        registry.register(
+            "connections",
+            "WebSocket connections accepted",
+            connections_total.clone(),
+        );
+        registry.register("frames", "Frames by direction and type", frames.clone());
+        registry.register("errors", "Error frames sent, by code", errors.clone());
+        Self {
+            registry,
+            connections_open,
+            connections_total,
+            frames,
+            errors,
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

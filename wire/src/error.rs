@@ -1,0 +1,28 @@
+use thiserror::Error;
+
+/// Why bytes from the network are not a valid frame.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum WireError {
+    /// The frame is larger than [`crate::limits::MAX_FRAME_BYTES`].
+    #[error("The frame is {size} bytes long, more than the {limit} bytes allowed.")]
+    FrameTooLarge {
+        /// Size of the rejected frame.
+        size: usize,
+        /// The limit it exceeded.
+        limit: usize,
+    },
+    /// A text field is longer than [`crate::limits::MAX_TEXT_BYTES`].
+    #[error("A text field is {size} bytes long, more than the {limit} bytes allowed.")]
+    TextTooLong {
+        /// Size of the rejected field.
+        size: usize,
+        /// The limit it exceeded.
+        limit: usize,
+    },
+    /// The bytes are not a well-formed frame of this version.
+    #[error("The frame could not be decoded: {0}.")]
+    Malformed(String),
+    /// The frame was followed by unexpected bytes.
+    #[error("The frame is followed by {0} unexpected bytes.")]
+    TrailingBytes(usize),
+}
