@@ -195,9 +195,6 @@ impl PreKeyStore {
         kem_id: u32,
         base_key: &[u8; 32],
     ) -> Result<ResponderKeys<'_>> {
-        if self.seen_base_keys.contains(base_key) {
-            return Err(Error::PreKeyMessageReplay);
-        }
         let signed = self
             .signed
             .iter()
@@ -222,6 +219,9 @@ impl PreKeyStore {
                 None => return Err(Error::UnknownKemPreKey(kem_id)),
             },
         };
+        if self.seen_base_keys.contains(base_key) {
+            return Err(Error::PreKeyMessageReplay);
+        }
         Ok(ResponderKeys {
             signed,
             one_time,
