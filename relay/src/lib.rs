@@ -1,18 +1,20 @@
 //! The Estafette relay: serves the web app, and routes ciphertext between
 //! devices over WebSockets. It never sees a plaintext or a private key.
 
+mod auth;
 mod metrics;
+mod registry;
 pub mod session;
 mod settings;
 mod site;
-mod store;
+pub mod store;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -22,11 +24,13 @@ use thiserror::Error;
 use tokio::sync::watch;
 
 pub use metrics::Metrics;
-pub use settings::{
-    DEFAULT_IDLE_TIMEOUT, DEFAULT_OUTBOUND_QUEUE, READ_BUFFER_BYTES, Settings, WRITE_BUFFER_BYTES,
-};
+pub use session::SessionConfig;
+pub use settings::{READ_BUFFER_BYTES, Settings, WRITE_BUFFER_BYTES};
 pub use site::CONTENT_SECURITY_POLICY;
-pub use store::{SqliteStore, StoreError};
+pub use store::{SqliteStore, Store, StoreError, StoreLimits};
+
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use session::Shared;
 
 /// Why the relay could not start.
 #[derive(Debug, Error)]
@@ -49,9 +53,9 @@ pub enum RelayError {
 
 #[derive(Clone)]
 struct AppState {
-    metrics: Arc<Metrics>,
-    store: SqliteStore,
-    settings: Arc<Settings>,
+    shared: Arc<Shared>,
+    origins: Arc<Vec<String>>,
+    ip_limit: Arc<DefaultKeyedRateLimiter<std::net::IpAddr>>,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -71,7 +75,8 @@ impl Relay {
         {
             return Err(RelayError::NoSite(site.display().to_string()));
         }
-        let store = SqliteStore::open(&settings.data_dir)?;
+        let store = SqliteStore::open(&settings.data_dir, settings.limits)?;
+        let queued = Store::queued_total(&store).await?;
         let installation = store.installation_id(random_id()).await?;
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await
@@ -85,13 +90,35 @@ impl Relay {
         })?;
         let (stop, shutdown) = watch::channel(false);
         let metrics = Arc::new(Metrics::new());
-        let state = AppState {
+        metrics
+            .queue_depth
+            .set(i64::try_from(queued).unwrap_or(i64::MAX));
+        let shared = Arc::new(Shared {
             metrics: metrics.clone(),
-            store,
-            settings: Arc::new(settings),
+            store: Arc::new(store),
+            registry: registry::Registry::default(),
+            challenges: auth::ChallengeBook::default(),
+            config: settings.session.clone(),
+        });
+        let origins = if settings.public_origins.is_empty() {
+            let mut origins = vec![format!("ws://{addr}")];
+            if addr.ip().is_loopback() {
+                origins.push(format!("ws://localhost:{}", addr.port()));
+            }
+            origins
+        } else {
+            settings.public_origins.clone()
+        };
+        let state = AppState {
+            shared: shared.clone(),
+            origins: Arc::new(origins),
+            ip_limit: Arc::new(RateLimiter::keyed(Quota::per_second(
+                settings.connections_per_ip,
+            ))),
             shutdown: shutdown.clone(),
         };
-        let app = router(state);
+        tokio::spawn(housekeeping(shared, shutdown.clone()));
+        let app = router(state, settings.site_dir.as_deref());
         let mut stopping = shutdown;
         let server = tokio::spawn(async move {
             axum::serve(
@@ -136,13 +163,61 @@ fn random_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn router(state: AppState) -> Router {
+/// Expires old copies every minute; closes revoked accounts' sockets within a second.
+async fn housekeeping(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    let mut revoked_since = session_now_ms();
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let mut ticks = 0u64;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = session::stopped(&mut shutdown) => return,
+        }
+        ticks += 1;
+        let now = session_now_ms();
+        match shared
+            .store
+            .revoked_devices_since(revoked_since.saturating_sub(1_000))
+            .await
+        {
+            Ok(devices) => {
+                for device in devices {
+                    shared.registry.notify(device, registry::Control::Revoked);
+                }
+                revoked_since = now;
+            }
+            Err(error) => tracing::warn!(%error, "cannot read revocations"),
+        }
+        if ticks.is_multiple_of(120) {
+            match shared.store.expire(now).await {
+                Ok(0) => {}
+                Ok(expired) => tracing::info!(expired, "expired queued copies"),
+                Err(error) => tracing::warn!(%error, "cannot expire copies"),
+            }
+            if let Ok(total) = shared.store.queued_total().await {
+                shared
+                    .metrics
+                    .queue_depth
+                    .set(i64::try_from(total).unwrap_or(i64::MAX));
+            }
+        }
+    }
+}
+
+fn session_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn router(state: AppState, site_dir: Option<&std::path::Path>) -> Router {
     let api = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         .route(WEBSOCKET_PATH, get(websocket))
-        .with_state(state.clone());
-    let app = match &state.settings.site_dir {
+        .with_state(state);
+    let app = match site_dir {
         Some(dir) => api.merge(site::routes(dir)),
         None => api,
     };
@@ -150,7 +225,7 @@ fn router(state: AppState) -> Router {
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
+    match state.shared.store.ping().await {
         Ok(()) => (StatusCode::OK, "ok\n").into_response(),
         Err(error) => {
             tracing::error!(%error, "health check failed");
@@ -165,24 +240,47 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.metrics.render(),
+        state.shared.metrics.render(),
     )
         .into_response()
 }
 
 async fn websocket(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     if !same_origin(&headers) {
         return (StatusCode::FORBIDDEN, "cross-origin WebSocket refused\n").into_response();
     }
+    if state.ip_limit.check_key(&peer.ip()).is_err() {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many connections from this address\n",
+        )
+            .into_response();
+    }
+    // The origin the client signs: the configured one whose host it reached.
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let origin = state
+        .origins
+        .iter()
+        .find(|o| {
+            o.split_once("://")
+                .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
+        })
+        .or(state.origins.first())
+        .cloned()
+        .unwrap_or_default();
     let ctx = session::SessionContext {
-        metrics: state.metrics.clone(),
+        shared: state.shared.clone(),
         shutdown: state.shutdown.clone(),
-        outbound_queue: state.settings.outbound_queue,
-        idle_timeout: state.settings.idle_timeout,
+        origin,
+        peer,
     };
     upgrade
         .read_buffer_size(READ_BUFFER_BYTES)

@@ -4,6 +4,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 /// Label of a per-frame-type counter.
@@ -33,6 +34,16 @@ pub struct Metrics {
     pub frames: Family<FrameLabels, Counter>,
     /// Errors sent to clients, by code.
     pub errors: Family<ErrorLabels, Counter>,
+    /// Authenticated devices connected to this relay.
+    pub devices_connected: Gauge,
+    /// Sends accepted (new, not repeated idempotency ids).
+    pub messages_accepted: Counter,
+    /// Copies stored by accepted sends.
+    pub copies_accepted: Counter,
+    /// Copies waiting in device queues.
+    pub queue_depth: Gauge,
+    /// Time from acceptance to delivery of a copy, in seconds.
+    pub deliver_latency: Histogram,
 }
 
 impl Metrics {
@@ -55,12 +66,50 @@ impl Metrics {
         );
         registry.register("frames", "Frames by direction and type", frames.clone());
         registry.register("errors", "Error frames sent, by code", errors.clone());
+        let devices_connected = Gauge::default();
+        let messages_accepted = Counter::default();
+        let copies_accepted = Counter::default();
+        let queue_depth = Gauge::default();
+        let buckets = [
+            0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 60.0, 3600.0,
+        ];
+        let deliver_latency = Histogram::new(buckets);
+        registry.register(
+            "devices_connected",
+            "Authenticated devices connected",
+            devices_connected.clone(),
+        );
+        registry.register(
+            "messages_accepted",
+            "Sends accepted",
+            messages_accepted.clone(),
+        );
+        registry.register(
+            "copies_accepted",
+            "Copies stored by accepted sends",
+            copies_accepted.clone(),
+        );
+        registry.register(
+            "queue_depth",
+            "Copies waiting in device queues",
+            queue_depth.clone(),
+        );
+        registry.register(
+            "deliver_latency_seconds",
+            "Acceptance to delivery of a copy",
+            deliver_latency.clone(),
+        );
         Self {
             registry,
             connections_open,
             connections_total,
             frames,
             errors,
+            devices_connected,
+            messages_accepted,
+            copies_accepted,
+            queue_depth,
+            deliver_latency,
         }
     }
 

@@ -1,372 +1,813 @@
 //! One client's WebSocket session. Generic over `Sink`/`Stream` so tests can
 //! drive it with channels (axum `examples/testing-websockets`).
+//!
+//! Phases: `Hello` → `Welcome` (with a challenge) → `Register` or `Authenticate`
+//! within [`SessionConfig::auth_timeout`] → authenticated requests and the
+//! delivery of the device's queue.
 
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::ws::{CloseFrame, Message};
-use estafette_wire::{ClientFrame, ErrorCode, ServerFrame, WIRE_VERSION, Welcome};
+use estafette_crypto::DeviceCertificate;
+use estafette_wire::limits::{MAX_QUERY_BYTES, MAX_SEARCH_RESULTS};
+use estafette_wire::{
+    ChallengeAnswer, ClientFrame, Delivery, DeviceId, ErrorCode, PreKeyUpload, Register, Send,
+    ServerFrame, WIRE_VERSION, Welcome,
+};
 use futures::{Sink, SinkExt, Stream, StreamExt};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 
+use crate::auth::{self, ChallengeBook};
 use crate::metrics::{ErrorLabels, FrameLabels, Metrics};
+use crate::registry::{CONTROL_QUEUE, Control, Registry};
+use crate::store::{
+    NewDevice, NewSend, PreKeyStock, RegisterRefusal, SendOutcome, Store, StoreError,
+};
 
 /// Software name sent in `Welcome`.
 pub const SOFTWARE: &str = concat!("estafette-relay/", env!("CARGO_PKG_VERSION"));
 
-/// WebSocket close codes the relay uses (4000-4999 are for applications).
+/// WebSocket close codes that are not the 4000 + [`ErrorCode`] of a fatal error.
 pub mod close_code {
-    /// The relay is going away (restart, shutdown).
+    /// The client left or the relay is going away.
     pub const GOING_AWAY: u16 = 1001;
-    /// The client broke the protocol.
-    pub const PROTOCOL: u16 = 4000;
-    /// The client's wire version is not spoken here.
-    pub const UNSUPPORTED_VERSION: u16 = 4001;
     /// The client reads too slowly; its outbound queue overflowed.
-    pub const TOO_SLOW: u16 = 4002;
+    pub const TOO_SLOW: u16 = 4100;
     /// Nothing heard from the client for the idle timeout.
-    pub const IDLE: u16 = 4003;
+    pub const IDLE: u16 = 4101;
 }
 
-/// What a session needs from the relay.
-#[derive(Clone)]
-pub struct SessionContext {
-    /// Shared metrics.
-    pub metrics: Arc<Metrics>,
-    /// Turns `true` when the relay shuts down.
-    pub shutdown: watch::Receiver<bool>,
-    /// Frames queued for this socket before the client is judged too slow.
+/// Tunables of every session.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Frames queued for one socket before the client is judged too slow.
     pub outbound_queue: usize,
     /// Silence allowed from the client.
     pub idle_timeout: Duration,
+    /// Time from connection to authentication.
+    pub auth_timeout: Duration,
+    /// Deliveries sent and not yet acknowledged.
+    pub max_in_flight: usize,
+    /// Frames per second a connection may send (sustained).
+    pub frame_rate: NonZeroU32,
+    /// Frames a connection may send in a burst.
+    pub frame_burst: NonZeroU32,
+    /// Directory searches and bundle fetches per minute.
+    pub directory_per_minute: NonZeroU32,
+    /// Below this many one-time prekeys of a kind, the owner is told.
+    pub low_prekeys: u32,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            outbound_queue: 256,
+            idle_timeout: Duration::from_secs(60),
+            auth_timeout: Duration::from_secs(10),
+            max_in_flight: 64,
+            frame_rate: NonZeroU32::new(2_000).unwrap_or(NonZeroU32::MIN),
+            frame_burst: NonZeroU32::new(4_000).unwrap_or(NonZeroU32::MIN),
+            directory_per_minute: NonZeroU32::new(120).unwrap_or(NonZeroU32::MIN),
+            low_prekeys: 20,
+        }
+    }
+}
+
+/// What every session shares.
+pub struct Shared {
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// Connected devices.
+    pub registry: Registry,
+    /// Answered challenges.
+    pub challenges: ChallengeBook,
+    /// Tunables.
+    pub config: SessionConfig,
+}
+
+/// One connection's context.
+pub struct SessionContext {
+    /// Shared state.
+    pub shared: Arc<Shared>,
+    /// Turns `true` when the relay shuts down.
+    pub shutdown: watch::Receiver<bool>,
+    /// The relay origin the client must sign (`ws://host:port`).
+    pub origin: String,
+    /// The client's address, for logs.
+    pub peer: SocketAddr,
+}
+
+struct Authed {
+    device: DeviceId,
+    handle: String,
+    certificate: DeviceCertificate,
+    control: mpsc::Receiver<Control>,
+    /// Highest delivery id sent on this connection.
+    sent_up_to: u64,
+    in_flight: BTreeSet<u64>,
+    /// The queue may hold copies not yet sent on this connection.
+    more_queued: bool,
 }
 
 enum Phase {
     AwaitingHello,
-    Ready,
+    AwaitingAuth,
+    Ready(Box<Authed>),
 }
 
-/// Why the session ends, with the close frame to send.
-struct Ending {
-    code: u16,
-    reason: &'static str,
+/// Why the session ends.
+enum End {
+    /// The client closed or the socket failed.
+    Gone,
+    /// Close with this code after the frames already queued.
+    Close(u16, &'static str),
+}
+
+struct Session {
+    shared: Arc<Shared>,
+    tx: mpsc::Sender<Message>,
+    challenge: [u8; 32],
+    origin: String,
+    connection: u64,
+    directory_limit: DefaultDirectRateLimiter,
+}
+
+/// Resolves once the relay is shutting down.
+pub async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    // Drop the borrow guard here: it must not live across an await.
+    let _ = shutdown.wait_for(|stopping| *stopping).await.map(|_| ());
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn per_minute(n: NonZeroU32) -> DefaultDirectRateLimiter {
+    RateLimiter::direct(Quota::per_minute(n))
 }
 
 /// Runs a session until the client leaves, breaks the protocol, or the relay stops.
-pub async fn run<S, R, E>(sink: S, mut stream: R, mut ctx: SessionContext)
+pub async fn run<S, R, E>(sink: S, mut stream: R, ctx: SessionContext)
 where
-    S: Sink<Message> + Unpin + Send + 'static,
+    S: Sink<Message> + Unpin + std::marker::Send + 'static,
     R: Stream<Item = Result<Message, E>> + Unpin,
 {
-    ctx.metrics.connections_open.inc();
-    ctx.metrics.connections_total.inc();
-    let (tx, rx) = mpsc::channel::<Message>(ctx.outbound_queue.max(1));
+    let SessionContext {
+        shared,
+        mut shutdown,
+        origin,
+        peer,
+    } = ctx;
+    let metrics = shared.metrics.clone();
+    metrics.connections_open.inc();
+    metrics.connections_total.inc();
+    let (tx, rx) = mpsc::channel::<Message>(shared.config.outbound_queue.max(1));
     let writer = tokio::spawn(write_all(sink, rx));
+    let config = shared.config.clone();
+    let frame_limit =
+        RateLimiter::direct(Quota::per_second(config.frame_rate).allow_burst(config.frame_burst));
+    let challenge = auth::fresh_challenge().unwrap_or([0; 32]);
+    let mut session = Session {
+        connection: shared.registry.connection_id(),
+        directory_limit: per_minute(config.directory_per_minute),
+        shared,
+        tx,
+        challenge,
+        origin,
+    };
+    let auth_deadline = Instant::now() + config.auth_timeout;
+    let mut idle_deadline = Instant::now() + config.idle_timeout;
     let mut phase = Phase::AwaitingHello;
-    let ending = loop {
-        let next = tokio::select! {
-            next = stream.next() => next,
-            _ = ctx.shutdown.wait_for(|stopping| *stopping) => {
-                send_error(&tx, &ctx.metrics, ErrorCode::ShuttingDown, "The relay is restarting.");
-                break Some(Ending { code: close_code::GOING_AWAY, reason: "relay restarting" });
-            }
-            () = tokio::time::sleep(ctx.idle_timeout) => {
-                break Some(Ending { code: close_code::IDLE, reason: "idle" });
+    let end = loop {
+        let authenticated = matches!(phase, Phase::Ready(_));
+        let control = async {
+            match &mut phase {
+                Phase::Ready(authed) => authed.control.recv().await,
+                _ => std::future::pending().await,
             }
         };
+        let next = tokio::select! {
+            next = stream.next() => next,
+            control = control => {
+                match session.on_control(&mut phase, control).await {
+                    Ok(()) => continue,
+                    Err(end) => break end,
+                }
+            }
+            () = stopped(&mut shutdown) => {
+                break session.fail(ErrorCode::ShuttingDown, "The relay is restarting.", None);
+            }
+            () = tokio::time::sleep_until(auth_deadline), if !authenticated => {
+                break session.fail(ErrorCode::AuthTimeout, "No answer to the challenge in time.", None);
+            }
+            () = tokio::time::sleep_until(idle_deadline) => break End::Close(close_code::IDLE, "idle"),
+        };
+        idle_deadline = Instant::now() + config.idle_timeout;
         let bytes = match next {
-            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break None,
+            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break End::Gone,
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
             Some(Ok(Message::Text(_))) => {
-                send_error(
-                    &tx,
-                    &ctx.metrics,
-                    ErrorCode::MalformedFrame,
-                    "Frames are binary CBOR.",
-                );
-                break Some(Ending {
-                    code: close_code::PROTOCOL,
-                    reason: "text frame",
-                });
+                break session.fail(ErrorCode::MalformedFrame, "Frames are binary CBOR.", None);
             }
             Some(Ok(Message::Binary(bytes))) => bytes,
         };
+        if frame_limit.check().is_err() {
+            session.error(ErrorCode::RateLimited, "Too many frames; slow down.", None);
+            continue;
+        }
         let frame = match ClientFrame::decode(&bytes) {
             Ok(frame) => frame,
             Err(error) => {
-                tracing::debug!(%error, "malformed frame");
-                send_error(
-                    &tx,
-                    &ctx.metrics,
+                tracing::debug!(%peer, %error, "malformed frame");
+                break session.fail(
                     ErrorCode::MalformedFrame,
                     "The frame could not be decoded.",
+                    None,
                 );
-                break Some(Ending {
-                    code: close_code::PROTOCOL,
-                    reason: "malformed frame",
-                });
             }
         };
-        ctx.metrics
+        metrics
             .frames
             .get_or_create(&FrameLabels {
                 direction: "in",
                 kind: frame.kind(),
             })
             .inc();
-        let reply = match (&phase, frame) {
-            (Phase::AwaitingHello, ClientFrame::Hello(hello))
-                if hello.wire_version == WIRE_VERSION =>
-            {
-                phase = Phase::Ready;
-                ServerFrame::Welcome(Welcome {
-                    wire_version: WIRE_VERSION,
-                    software: SOFTWARE.into(),
-                })
-            }
-            (Phase::AwaitingHello, ClientFrame::Hello(_)) => {
-                send_error(
-                    &tx,
-                    &ctx.metrics,
-                    ErrorCode::UnsupportedVersion,
-                    "This relay speaks wire version 1.",
-                );
-                break Some(Ending {
-                    code: close_code::UNSUPPORTED_VERSION,
-                    reason: "unsupported version",
-                });
-            }
-            (Phase::Ready, ClientFrame::Ping(value)) => ServerFrame::Pong(value),
-            (Phase::AwaitingHello, ClientFrame::Ping(_))
-            | (Phase::Ready, ClientFrame::Hello(_)) => {
-                send_error(
-                    &tx,
-                    &ctx.metrics,
-                    ErrorCode::UnexpectedFrame,
-                    "That frame is not expected now.",
-                );
-                break Some(Ending {
-                    code: close_code::PROTOCOL,
-                    reason: "unexpected frame",
-                });
-            }
-        };
-        if !send(&tx, &ctx.metrics, &reply) {
-            break Some(Ending {
-                code: close_code::TOO_SLOW,
-                reason: "too slow",
-            });
+        if let Err(end) = session.on_frame(&mut phase, frame).await {
+            break end;
         }
     };
-    if let Some(Ending { code, reason }) = ending {
-        let close = Message::Close(Some(CloseFrame {
+    if let Phase::Ready(authed) = &phase {
+        session
+            .shared
+            .registry
+            .remove(authed.device, session.connection);
+        metrics
+            .devices_connected
+            .set(session.shared.registry.len() as i64);
+    }
+    if let End::Close(code, reason) = end {
+        // A full queue means the client is not reading: drop it without ceremony.
+        let _ = session.tx.try_send(Message::Close(Some(CloseFrame {
             code,
             reason: reason.into(),
-        }));
-        // A full queue means the client is not reading: drop it without ceremony.
-        let _ = tx.try_send(close);
+        })));
     }
-    drop(tx);
+    drop(session);
     let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
-    ctx.metrics.connections_open.dec();
+    metrics.connections_open.dec();
 }
 
-/// Queues a frame; `false` when the client is too slow to take it.
-fn send(tx: &mpsc::Sender<Message>, metrics: &Metrics, frame: &ServerFrame) -> bool {
-    metrics
-        .frames
-        .get_or_create(&FrameLabels {
-            direction: "out",
-            kind: frame.kind(),
-        })
-        .inc();
-    tx.try_send(Message::Binary(frame.encode().into())).is_ok()
-}
+impl Session {
+    fn metrics(&self) -> &Metrics {
+        &self.shared.metrics
+    }
 
-fn send_error(tx: &mpsc::Sender<Message>, metrics: &Metrics, code: ErrorCode, detail: &str) {
-    metrics
-        .errors
-        .get_or_create(&ErrorLabels {
-            code: error_name(code),
-        })
-        .inc();
-    let _ = send(
-        tx,
-        metrics,
-        &ServerFrame::Error {
+    /// Queues a frame; `Err` when the client is too slow to take it.
+    fn send(&self, frame: &ServerFrame) -> Result<(), End> {
+        self.metrics()
+            .frames
+            .get_or_create(&FrameLabels {
+                direction: "out",
+                kind: frame.kind(),
+            })
+            .inc();
+        self.tx
+            .try_send(Message::Binary(frame.encode().into()))
+            .map_err(|_| End::Close(close_code::TOO_SLOW, "too slow"))
+    }
+
+    fn error(&self, code: ErrorCode, detail: &str, request: Option<u32>) {
+        self.metrics()
+            .errors
+            .get_or_create(&ErrorLabels { code: code.name() })
+            .inc();
+        let _ = self.send(&ServerFrame::Error {
             code,
             detail: detail.into(),
-        },
-    );
-}
+            request,
+        });
+    }
 
-fn error_name(code: ErrorCode) -> &'static str {
-    match code {
-        ErrorCode::MalformedFrame => "malformed_frame",
-        ErrorCode::UnsupportedVersion => "unsupported_version",
-        ErrorCode::UnexpectedFrame => "unexpected_frame",
-        ErrorCode::ShuttingDown => "shutting_down",
+    /// Sends a fatal error; the session then closes with its code.
+    fn fail(&self, code: ErrorCode, detail: &str, request: Option<u32>) -> End {
+        self.error(code, detail, request);
+        End::Close(code.close_code(), code.name())
+    }
+
+    fn internal(&self, error: &StoreError, request: Option<u32>) -> End {
+        tracing::error!(%error, "store failure");
+        self.fail(
+            ErrorCode::Internal,
+            "The relay failed; retry later.",
+            request,
+        )
+    }
+
+    async fn on_control(&mut self, phase: &mut Phase, control: Option<Control>) -> Result<(), End> {
+        let Phase::Ready(authed) = phase else {
+            return Ok(());
+        };
+        match control {
+            None => Err(End::Gone),
+            Some(Control::Wake) => {
+                authed.more_queued = true;
+                self.pump(authed).await
+            }
+            Some(Control::Replaced) => Err(self.fail(
+                ErrorCode::Replaced,
+                "Another connection of this device replaced this one.",
+                None,
+            )),
+            Some(Control::Revoked) => {
+                Err(self.fail(ErrorCode::AccountRevoked, "The account was revoked.", None))
+            }
+            Some(Control::PreKeysLow(stock)) => self.send(&ServerFrame::PreKeysLow {
+                one_time_prekeys: stock.one_time,
+                kem_one_time_prekeys: stock.kem_one_time,
+            }),
+        }
+    }
+
+    async fn on_frame(&mut self, phase: &mut Phase, frame: ClientFrame) -> Result<(), End> {
+        if let Phase::Ready(authed) = phase {
+            return self.on_ready_frame(authed, frame).await;
+        }
+        let awaiting_hello = matches!(phase, Phase::AwaitingHello);
+        match frame {
+            ClientFrame::Hello(hello) if awaiting_hello => {
+                if hello.wire_version != WIRE_VERSION {
+                    return Err(self.fail(
+                        ErrorCode::UnsupportedVersion,
+                        "This relay speaks wire version 1.",
+                        None,
+                    ));
+                }
+                *phase = Phase::AwaitingAuth;
+                self.send(&ServerFrame::Welcome(Welcome {
+                    wire_version: WIRE_VERSION,
+                    software: SOFTWARE.into(),
+                    challenge: self.challenge,
+                    origin: self.origin.clone(),
+                }))
+            }
+            _ if awaiting_hello => {
+                Err(self.fail(ErrorCode::UnexpectedFrame, "Send Hello first.", None))
+            }
+            ClientFrame::Ping(value) => self.send(&ServerFrame::Pong(value)),
+            ClientFrame::Register(register) => {
+                let authed = self.register(*register).await?;
+                self.become_ready(phase, authed).await
+            }
+            ClientFrame::Authenticate(answer) => {
+                let authed = self.authenticate(answer).await?;
+                self.become_ready(phase, authed).await
+            }
+            ClientFrame::UploadPreKeys { request, .. }
+            | ClientFrame::Lookup { request, .. }
+            | ClientFrame::Search { request, .. }
+            | ClientFrame::FetchBundles { request, .. } => {
+                self.error(
+                    ErrorCode::NotAuthenticated,
+                    "Authenticate first.",
+                    Some(request),
+                );
+                Ok(())
+            }
+            ClientFrame::Send(_) | ClientFrame::Ack(_) => {
+                self.error(ErrorCode::NotAuthenticated, "Authenticate first.", None);
+                Ok(())
+            }
+            ClientFrame::Hello(_) => {
+                Err(self.fail(ErrorCode::UnexpectedFrame, "Hello was already sent.", None))
+            }
+        }
+    }
+
+    async fn become_ready(
+        &mut self,
+        phase: &mut Phase,
+        authed: (Box<Authed>, mpsc::Sender<Control>),
+    ) -> Result<(), End> {
+        let (mut authed, control_tx) = authed;
+        self.shared
+            .registry
+            .insert(authed.device, self.connection, control_tx);
+        self.metrics()
+            .devices_connected
+            .set(self.shared.registry.len() as i64);
+        let result = self.pump(&mut authed).await;
+        *phase = Phase::Ready(authed);
+        result
+    }
+
+    async fn register(
+        &self,
+        register: Register,
+    ) -> Result<(Box<Authed>, mpsc::Sender<Control>), End> {
+        let Register {
+            token,
+            answer,
+            prekeys,
+        } = register;
+        let certificate = auth::verify_answer(
+            &self.shared.challenges,
+            &self.challenge,
+            &self.origin,
+            &answer,
+        )
+        .map_err(|code| self.fail(code, "The challenge answer is not valid.", None))?;
+        if prekeys.signed_prekey.is_none() || prekeys.kem_last_resort.is_none() {
+            return Err(self.fail(
+                ErrorCode::InvalidPreKeys,
+                "Registration needs a signed prekey and a last-resort ML-KEM key.",
+                None,
+            ));
+        }
+        auth::verify_prekeys(&certificate, &prekeys)
+            .map_err(|code| self.fail(code, "A prekey signature does not verify.", None))?;
+        let device = auth::device_id(&certificate);
+        let new = NewDevice {
+            token_hash: Sha256::digest(token.as_bytes()).into(),
+            account_key: certificate.account_key().to_bytes(),
+            device_id: device,
+            certificate: answer.certificate,
+            prekeys,
+            now_ms: now_ms(),
+        };
+        let account = match self.shared.store.register(new).await {
+            Err(error) => return Err(self.internal(&error, None)),
+            Ok(Err(refusal)) => {
+                let (code, detail) = match refusal {
+                    RegisterRefusal::InvalidToken => {
+                        (ErrorCode::InvalidToken, "No invitation has this token.")
+                    }
+                    RegisterRefusal::TokenUsed => {
+                        (ErrorCode::TokenUsed, "This invitation was already used.")
+                    }
+                    RegisterRefusal::TokenExpired => {
+                        (ErrorCode::TokenExpired, "This invitation has expired.")
+                    }
+                    RegisterRefusal::HandleTaken => (
+                        ErrorCode::HandleTaken,
+                        "This handle belongs to another identity key.",
+                    ),
+                    RegisterRefusal::Revoked => {
+                        (ErrorCode::AccountRevoked, "The account was revoked.")
+                    }
+                    RegisterRefusal::TooManyDevices => (
+                        ErrorCode::TooManyDevices,
+                        "The account has too many devices, or this device exists.",
+                    ),
+                };
+                return Err(self.fail(code, detail, None));
+            }
+            Ok(Ok(account)) => account,
+        };
+        tracing::info!(handle = %account.handle, "device registered");
+        let stock = self
+            .shared
+            .store
+            .prekey_stock(device)
+            .await
+            .map_err(|e| self.internal(&e, None))?;
+        self.authenticated(certificate, account, stock)
+    }
+
+    async fn authenticate(
+        &self,
+        answer: ChallengeAnswer,
+    ) -> Result<(Box<Authed>, mpsc::Sender<Control>), End> {
+        let certificate = auth::verify_answer(
+            &self.shared.challenges,
+            &self.challenge,
+            &self.origin,
+            &answer,
+        )
+        .map_err(|code| self.fail(code, "The challenge answer is not valid.", None))?;
+        let device = auth::device_id(&certificate);
+        let record = match self.shared.store.device(device).await {
+            Err(error) => return Err(self.internal(&error, None)),
+            Ok(None) => {
+                return Err(self.fail(
+                    ErrorCode::UnknownDevice,
+                    "This device is not registered.",
+                    None,
+                ));
+            }
+            Ok(Some(record)) => record,
+        };
+        if record.revoked {
+            return Err(self.fail(ErrorCode::AccountRevoked, "The account was revoked.", None));
+        }
+        if record.certificate != answer.certificate {
+            return Err(self.fail(
+                ErrorCode::BadSignature,
+                "This is not the certificate the device registered.",
+                None,
+            ));
+        }
+        let stock = self
+            .shared
+            .store
+            .prekey_stock(device)
+            .await
+            .map_err(|e| self.internal(&e, None))?;
+        self.authenticated(certificate, record.account, stock)
+    }
+
+    fn authenticated(
+        &self,
+        certificate: DeviceCertificate,
+        account: estafette_wire::AccountInfo,
+        stock: PreKeyStock,
+    ) -> Result<(Box<Authed>, mpsc::Sender<Control>), End> {
+        let (control_tx, control) = mpsc::channel(CONTROL_QUEUE);
+        let authed = Authed {
+            device: auth::device_id(&certificate),
+            handle: account.handle.clone(),
+            certificate,
+            control,
+            sent_up_to: 0,
+            in_flight: BTreeSet::new(),
+            more_queued: true,
+        };
+        self.send(&ServerFrame::Authenticated {
+            account,
+            one_time_prekeys: stock.one_time,
+            kem_one_time_prekeys: stock.kem_one_time,
+        })?;
+        if stock.one_time < self.shared.config.low_prekeys
+            || stock.kem_one_time < self.shared.config.low_prekeys
+        {
+            self.send(&ServerFrame::PreKeysLow {
+                one_time_prekeys: stock.one_time,
+                kem_one_time_prekeys: stock.kem_one_time,
+            })?;
+        }
+        Ok((Box::new(authed), control_tx))
+    }
+
+    async fn on_ready_frame(&mut self, authed: &mut Authed, frame: ClientFrame) -> Result<(), End> {
+        let store = self.shared.store.clone();
+        match frame {
+            ClientFrame::UploadPreKeys { request, prekeys } => {
+                self.upload(authed, request, *prekeys).await
+            }
+            ClientFrame::Lookup { request, handle } => match store.account(handle).await {
+                Err(error) => Err(self.internal(&error, Some(request))),
+                Ok(None) => {
+                    self.error(ErrorCode::NotFound, "No such account.", Some(request));
+                    Ok(())
+                }
+                Ok(Some(account)) => self.send(&ServerFrame::Account { request, account }),
+            },
+            ClientFrame::Search { request, query } => {
+                if !self.directory_allowed(request) {
+                    return Ok(());
+                }
+                let query = query.trim().to_owned();
+                if query.chars().count() < 2 || query.len() > MAX_QUERY_BYTES {
+                    return self.send(&ServerFrame::SearchResults {
+                        request,
+                        accounts: Vec::new(),
+                    });
+                }
+                match store.search(query, MAX_SEARCH_RESULTS as u32).await {
+                    Err(error) => Err(self.internal(&error, Some(request))),
+                    Ok(accounts) => self.send(&ServerFrame::SearchResults { request, accounts }),
+                }
+            }
+            ClientFrame::FetchBundles { request, handle } => {
+                if !self.directory_allowed(request) {
+                    return Ok(());
+                }
+                match store.take_bundles(handle).await {
+                    Err(error) => Err(self.internal(&error, Some(request))),
+                    Ok(None) => {
+                        self.error(ErrorCode::NotFound, "No such account.", Some(request));
+                        Ok(())
+                    }
+                    Ok(Some((account, bundles))) => {
+                        let low = self.shared.config.low_prekeys;
+                        for (bundle, stock) in &bundles {
+                            let owner = bundle
+                                .certificate
+                                .get(32..48)
+                                .and_then(|b| <[u8; 16]>::try_from(b).ok());
+                            if let Some(owner) = owner
+                                && (stock.one_time < low || stock.kem_one_time < low)
+                            {
+                                self.shared
+                                    .registry
+                                    .notify(DeviceId(owner), Control::PreKeysLow(*stock));
+                            }
+                        }
+                        let bundles = bundles.into_iter().map(|(bundle, _)| bundle).collect();
+                        self.send(&ServerFrame::Bundles {
+                            request,
+                            account,
+                            bundles,
+                        })
+                    }
+                }
+            }
+            ClientFrame::Send(send) => self.store_send(authed, send).await,
+            ClientFrame::Ack(seq) => {
+                authed.in_flight.remove(&seq);
+                match store.ack(authed.device, seq).await {
+                    Err(error) => return Err(self.internal(&error, None)),
+                    Ok(true) => self.metrics().queue_depth.dec(),
+                    Ok(false) => 0,
+                };
+                // Refill when half the window is free: one query per many acks.
+                if authed.more_queued
+                    && authed.in_flight.len() <= self.shared.config.max_in_flight / 2
+                {
+                    self.pump(authed).await?;
+                }
+                Ok(())
+            }
+            ClientFrame::Ping(value) => self.send(&ServerFrame::Pong(value)),
+            ClientFrame::Hello(_) | ClientFrame::Register(_) | ClientFrame::Authenticate(_) => {
+                Err(self.fail(
+                    ErrorCode::UnexpectedFrame,
+                    "That frame is not expected now.",
+                    None,
+                ))
+            }
+        }
+    }
+
+    /// Counts a search or bundle fetch; answers `RateLimited` when over the limit.
+    fn directory_allowed(&self, request: u32) -> bool {
+        let allowed = self.directory_limit.check().is_ok();
+        if !allowed {
+            self.error(
+                ErrorCode::RateLimited,
+                "Too many directory requests; wait a minute.",
+                Some(request),
+            );
+        }
+        allowed
+    }
+
+    async fn upload(
+        &self,
+        authed: &Authed,
+        request: u32,
+        prekeys: PreKeyUpload,
+    ) -> Result<(), End> {
+        if auth::verify_prekeys(&authed.certificate, &prekeys).is_err() {
+            self.error(
+                ErrorCode::InvalidPreKeys,
+                "A prekey is invalid.",
+                Some(request),
+            );
+            return Ok(());
+        }
+        match self
+            .shared
+            .store
+            .upload_prekeys(authed.device, prekeys)
+            .await
+        {
+            Err(error) => Err(self.internal(&error, Some(request))),
+            Ok(None) => {
+                self.error(
+                    ErrorCode::TooManyPreKeys,
+                    "The relay holds the maximum of prekeys for this device.",
+                    Some(request),
+                );
+                Ok(())
+            }
+            Ok(Some(stock)) => self.send(&ServerFrame::PreKeysStored {
+                request,
+                one_time_prekeys: stock.one_time,
+                kem_one_time_prekeys: stock.kem_one_time,
+            }),
+        }
+    }
+
+    async fn store_send(&self, authed: &Authed, send: Send) -> Result<(), End> {
+        let Send {
+            idempotency_id,
+            envelopes,
+        } = send;
+        let mut seen = BTreeSet::new();
+        if envelopes.is_empty() || !envelopes.iter().all(|e| seen.insert(e.device)) {
+            return Err(self.fail(
+                ErrorCode::MalformedFrame,
+                "A send needs distinct recipient devices.",
+                None,
+            ));
+        }
+        let copies = envelopes.len();
+        let outcome = self
+            .shared
+            .store
+            .send(NewSend {
+                sender_handle: authed.handle.clone(),
+                sender_device: authed.device,
+                idempotency_id,
+                envelopes,
+                now_ms: now_ms(),
+            })
+            .await;
+        match outcome {
+            Err(error) => Err(self.internal(&error, None)),
+            Ok(SendOutcome::Accepted(devices)) => {
+                if !devices.is_empty() {
+                    self.metrics().messages_accepted.inc();
+                    self.metrics().copies_accepted.inc_by(copies as u64);
+                    self.metrics().queue_depth.inc_by(copies as i64);
+                }
+                for device in devices {
+                    self.shared.registry.notify(device, Control::Wake);
+                }
+                self.send(&ServerFrame::Accepted(idempotency_id))
+            }
+            Ok(SendOutcome::Stale(accounts)) => self.send(&ServerFrame::StaleDevices {
+                idempotency_id,
+                accounts,
+            }),
+            Ok(SendOutcome::QueueFull(handle)) => self.send(&ServerFrame::QueueFull {
+                idempotency_id,
+                handle,
+            }),
+        }
+    }
+
+    /// Sends queued copies until `max_in_flight` are unacknowledged.
+    async fn pump(&self, authed: &mut Authed) -> Result<(), End> {
+        let room = self
+            .shared
+            .config
+            .max_in_flight
+            .saturating_sub(authed.in_flight.len());
+        if room == 0 {
+            return Ok(());
+        }
+        let copies = self
+            .shared
+            .store
+            .pending(authed.device, authed.sent_up_to, room as u32)
+            .await
+            .map_err(|e| self.internal(&e, None))?;
+        authed.more_queued = copies.len() == room;
+        let now = now_ms();
+        for copy in copies {
+            authed.sent_up_to = authed.sent_up_to.max(copy.seq);
+            authed.in_flight.insert(copy.seq);
+            self.metrics()
+                .deliver_latency
+                .observe(now.saturating_sub(copy.accepted_at_ms) as f64 / 1000.0);
+            self.send(&ServerFrame::Deliver(Delivery {
+                delivery_id: copy.seq,
+                sender: copy.sender,
+                sender_device: copy.sender_device,
+                accepted_at_ms: copy.accepted_at_ms,
+                payload: copy.payload,
+            }))?;
+        }
+        Ok(())
     }
 }
 
 async fn write_all<S: Sink<Message> + Unpin>(mut sink: S, mut rx: mpsc::Receiver<Message>) {
     while let Some(message) = rx.recv().await {
         let closing = matches!(message, Message::Close(_));
-        if sink.send(message).await.is_err() || closing {
+        // Feed what is queued, flush once: fewer syscalls under load.
+        if sink.feed(message).await.is_err() {
+            break;
+        }
+        let mut closed = closing;
+        while !closed {
+            match rx.try_recv() {
+                Ok(more) => {
+                    closed = matches!(more, Message::Close(_));
+                    if sink.feed(more).await.is_err() {
+                        return;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        if sink.flush().await.is_err() || closed {
             break;
         }
     }
     let _ = sink.close().await;
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::panic)]
-mod tests {
-    use super::*;
-    use estafette_wire::Hello;
-    use futures::channel::mpsc as fmpsc;
-
-    struct Harness {
-        to_relay: fmpsc::UnboundedSender<Result<Message, ()>>,
-        from_relay: fmpsc::UnboundedReceiver<Message>,
-        stop: watch::Sender<bool>,
-        task: tokio::task::JoinHandle<()>,
-        metrics: Arc<Metrics>,
-    }
-
-    fn start() -> Harness {
-        let (to_relay, relay_in) = fmpsc::unbounded();
-        let (relay_out, from_relay) = fmpsc::unbounded();
-        let (stop, shutdown) = watch::channel(false);
-        let metrics = Arc::new(Metrics::new());
-        let ctx = SessionContext {
-            metrics: metrics.clone(),
-            shutdown,
-            outbound_queue: 8,
-            idle_timeout: Duration::from_secs(30),
-        };
-        let task = tokio::spawn(run(relay_out, relay_in, ctx));
-        Harness {
-            to_relay,
-            from_relay,
-            stop,
-            task,
-            metrics,
-        }
-    }
-
-    impl Harness {
-        fn send(&self, frame: &ClientFrame) {
-            self.to_relay
-                .unbounded_send(Ok(Message::Binary(frame.encode().into())))
-                .unwrap();
-        }
-        async fn recv(&mut self) -> Message {
-            tokio::time::timeout(Duration::from_secs(60), self.from_relay.next())
-                .await
-                .unwrap()
-                .unwrap()
-        }
-        async fn recv_frame(&mut self) -> ServerFrame {
-            match self.recv().await {
-                Message::Binary(bytes) => ServerFrame::decode(&bytes).unwrap(),
-                other => panic!("expected a binary frame, got {other:?}"),
-            }
-        }
-        async fn recv_close(&mut self) -> u16 {
-            match self.recv().await {
-                Message::Close(Some(frame)) => frame.code,
-                other => panic!("expected a close, got {other:?}"),
-            }
-        }
-    }
-
-    fn hello(version: u16) -> ClientFrame {
-        ClientFrame::Hello(Hello {
-            wire_version: version,
-            software: "test".into(),
-        })
-    }
-
-    #[tokio::test]
-    async fn hello_then_ping_are_answered() {
-        let mut h = start();
-        h.send(&hello(WIRE_VERSION));
-        assert!(
-            matches!(h.recv_frame().await, ServerFrame::Welcome(w) if w.wire_version == WIRE_VERSION)
-        );
-        h.send(&ClientFrame::Ping(42));
-        assert_eq!(h.recv_frame().await, ServerFrame::Pong(42));
-        assert_eq!(h.metrics.connections_open.get(), 1);
-        drop(h.to_relay);
-        h.task.await.unwrap();
-        assert_eq!(h.metrics.connections_open.get(), 0);
-    }
-
-    #[tokio::test]
-    async fn unknown_version_is_refused_with_a_distinct_close() {
-        let mut h = start();
-        h.send(&hello(WIRE_VERSION + 1));
-        assert!(matches!(
-            h.recv_frame().await,
-            ServerFrame::Error {
-                code: ErrorCode::UnsupportedVersion,
-                ..
-            }
-        ));
-        assert_eq!(h.recv_close().await, close_code::UNSUPPORTED_VERSION);
-    }
-
-    #[tokio::test]
-    async fn garbage_gets_an_error_and_a_close() {
-        let mut h = start();
-        h.to_relay
-            .unbounded_send(Ok(Message::Binary(vec![0xff, 0x00, 0x13].into())))
-            .unwrap();
-        assert!(matches!(
-            h.recv_frame().await,
-            ServerFrame::Error {
-                code: ErrorCode::MalformedFrame,
-                ..
-            }
-        ));
-        assert_eq!(h.recv_close().await, close_code::PROTOCOL);
-        h.task.await.unwrap();
-    }
-
-    #[tokio::test]
-    async fn ping_before_hello_is_unexpected() {
-        let mut h = start();
-        h.send(&ClientFrame::Ping(1));
-        assert!(matches!(
-            h.recv_frame().await,
-            ServerFrame::Error {
-                code: ErrorCode::UnexpectedFrame,
-                ..
-            }
-        ));
-        assert_eq!(h.recv_close().await, close_code::PROTOCOL);
-    }
-
-    #[tokio::test]
-    async fn shutdown_tells_the_client_and_closes() {
-        let mut h = start();
-        h.send(&hello(WIRE_VERSION));
-        h.recv_frame().await;
-        h.stop.send(true).unwrap();
-        assert!(matches!(
-            h.recv_frame().await,
-            ServerFrame::Error {
-                code: ErrorCode::ShuttingDown,
-                ..
-            }
-        ));
-        assert_eq!(h.recv_close().await, close_code::GOING_AWAY);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_silent_client_is_closed_after_the_idle_timeout() {
-        let mut h = start();
-        assert_eq!(h.recv_close().await, close_code::IDLE);
-    }
 }

@@ -1,6 +1,9 @@
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
-use std::time::Duration;
+
+use crate::session::SessionConfig;
+use crate::store::StoreLimits;
 
 /// How the relay runs; filled from flags and environment by the CLI.
 #[derive(Debug, Clone)]
@@ -11,10 +14,16 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Built web app to serve (`trunk build` output), if any.
     pub site_dir: Option<PathBuf>,
-    /// Frames queued for one socket before the relay gives up on a slow client.
-    pub outbound_queue: usize,
-    /// How long a connection may stay silent before the relay closes it.
-    pub idle_timeout: Duration,
+    /// Origins clients see the relay at (`wss://relay.example.gouv.fr`), which
+    /// they sign when they authenticate. Empty: `ws://<listen>` (and
+    /// `ws://localhost:<port>` on loopback), for development.
+    pub public_origins: Vec<String>,
+    /// New WebSocket connections per second from one IP address.
+    pub connections_per_ip: NonZeroU32,
+    /// Session tunables.
+    pub session: SessionConfig,
+    /// Store limits.
+    pub limits: StoreLimits,
 }
 
 impl Settings {
@@ -24,16 +33,14 @@ impl Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir,
             site_dir: None,
-            outbound_queue: DEFAULT_OUTBOUND_QUEUE,
-            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            public_origins: Vec::new(),
+            connections_per_ip: NonZeroU32::new(1_000).unwrap_or(NonZeroU32::MIN),
+            session: SessionConfig::default(),
+            limits: StoreLimits::default(),
         }
     }
 }
 
-/// Default bound of a socket's outbound queue, in frames.
-pub const DEFAULT_OUTBOUND_QUEUE: usize = 64;
-/// Default idle timeout; clients ping every 20 s.
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// WebSocket read buffer per socket (tungstenite's default is 128 KiB).
 pub const READ_BUFFER_BYTES: usize = 8 * 1024;
 /// WebSocket write buffer per socket before a flush.

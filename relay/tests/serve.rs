@@ -184,7 +184,7 @@ async fn hello_is_welcomed_and_counted_in_metrics() {
     let Some(Ok(Message::Close(Some(close)))) = ws.next().await else {
         panic!("no close")
     };
-    assert_eq!(u16::from(close.code), 1001);
+    assert_eq!(u16::from(close.code), ErrorCode::ShuttingDown.close_code());
     stopping.await.unwrap();
 }
 

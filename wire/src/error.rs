@@ -11,13 +11,25 @@ pub enum WireError {
         /// The limit it exceeded.
         limit: usize,
     },
-    /// A text field is longer than [`crate::limits::MAX_TEXT_BYTES`].
-    #[error("A text field is {size} bytes long, more than the {limit} bytes allowed.")]
-    TextTooLong {
-        /// Size of the rejected field.
+    /// A field is longer than its limit in [`crate::limits`].
+    #[error("The field {field} has {size} elements or bytes, more than the {limit} allowed.")]
+    TooLong {
+        /// The field.
+        field: &'static str,
+        /// Its size.
         size: usize,
         /// The limit it exceeded.
         limit: usize,
+    },
+    /// A fixed-size field has the wrong size.
+    #[error("The field {field} is {size} bytes long instead of {expected}.")]
+    WrongLength {
+        /// The field.
+        field: &'static str,
+        /// Its size.
+        size: usize,
+        /// The size it must have.
+        expected: usize,
     },
     /// The bytes are not a well-formed frame of this version.
     #[error("The frame could not be decoded: {0}.")]

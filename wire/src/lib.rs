@@ -10,7 +10,11 @@ mod frame;
 pub mod limits;
 
 pub use error::WireError;
-pub use frame::{ClientFrame, ErrorCode, Hello, ServerFrame, Welcome};
+pub use frame::{
+    AccountInfo, Bundle, ChallengeAnswer, ClientFrame, Delivery, DeviceId, Envelope, ErrorCode,
+    Hello, KemPreKey, OneTimePreKey, PreKeyUpload, Register, Send, ServerFrame, SignedPreKey,
+    StaleAccount, Welcome,
+};
 
 /// The version of the frame vocabulary this crate speaks.
 ///

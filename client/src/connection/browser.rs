@@ -4,7 +4,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use estafette_wire::{ClientFrame, Hello, ServerFrame, WEBSOCKET_PATH, WIRE_VERSION};
+use estafette_wire::{ClientFrame, ErrorCode, Hello, ServerFrame, WEBSOCKET_PATH, WIRE_VERSION};
 use futures::future::{Either, select};
 use futures::{SinkExt, StreamExt};
 use gloo_net::websocket::Message;
@@ -80,14 +80,19 @@ async fn run(url: String, stopped: Rc<Cell<bool>>, on_state: impl Fn(ConnectionS
             backoff.reset();
             continue;
         }
-        let connected = session(&url, &stopped, &mut backoff, &mut |s| report(s, &mut last)).await;
+        let outcome = session(&url, &stopped, &mut backoff, &mut |s| report(s, &mut last)).await;
         if stopped.get() {
             break;
         }
         if !browser_online() {
             continue;
         }
-        if connected {
+        if outcome == Outcome::AnonymousTimeout {
+            // Without an account there is nothing to authenticate: the relay
+            // closes after its auth timeout, and we are still reachable.
+            continue;
+        }
+        if outcome == Outcome::Dropped {
             // A link that worked and dropped: retry at once, then back off.
             backoff.reset();
         }
@@ -110,15 +115,26 @@ async fn run(url: String, stopped: Rc<Cell<bool>>, on_state: impl Fn(ConnectionS
     }
 }
 
-/// One WebSocket from open to close. Returns whether the relay welcomed us.
+/// How one WebSocket ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// It never reached `Welcome`.
+    Failed,
+    /// It was up, then dropped.
+    Dropped,
+    /// The relay closed it because this page did not authenticate.
+    AnonymousTimeout,
+}
+
+/// One WebSocket from open to close.
 async fn session(
     url: &str,
     stopped: &Cell<bool>,
     backoff: &mut Backoff,
     report: &mut impl FnMut(ConnectionState),
-) -> bool {
+) -> Outcome {
     let Ok(socket) = WebSocket::open(url) else {
-        return false;
+        return Outcome::Failed;
     };
     let (mut sink, mut stream) = socket.split();
     let hello = ClientFrame::Hello(Hello {
@@ -126,15 +142,16 @@ async fn session(
         software: crate::SOFTWARE.into(),
     });
     if sink.send(Message::Bytes(hello.encode())).await.is_err() {
-        return false;
+        return Outcome::Failed;
     }
     match select(stream.next(), TimeoutFuture::new(HELLO_TIMEOUT_MS)).await {
         Either::Left((Some(Ok(Message::Bytes(bytes))), _)) => match ServerFrame::decode(&bytes) {
             Ok(ServerFrame::Welcome(_)) => {}
-            _ => return false,
+            _ => return Outcome::Failed,
         },
-        _ => return false,
+        _ => return Outcome::Failed,
     }
+    let mut outcome = Outcome::Dropped;
     backoff.reset();
     report(ConnectionState::Connected);
     let mut last_heard = js_sys::Date::now();
@@ -143,9 +160,17 @@ async fn session(
     // Wake up every ONLINE_POLL_MS to notice the browser going offline at once.
     while !stopped.get() && browser_online() {
         match select(stream.next(), TimeoutFuture::new(ONLINE_POLL_MS)).await {
-            Either::Left((Some(Ok(_frame)), _)) => {
+            Either::Left((Some(Ok(frame)), _)) => {
                 last_heard = js_sys::Date::now();
                 pinged = false;
+                if let Message::Bytes(bytes) = frame
+                    && let Ok(ServerFrame::Error {
+                        code: ErrorCode::AuthTimeout,
+                        ..
+                    }) = ServerFrame::decode(&bytes)
+                {
+                    outcome = Outcome::AnonymousTimeout;
+                }
             }
             Either::Left((Some(Err(_)) | None, _)) => break,
             Either::Right(_) => {
@@ -168,5 +193,5 @@ async fn session(
         }
     }
     let _ = sink.close().await;
-    true
+    outcome
 }

@@ -1,90 +1,211 @@
+//! The embedded backend: one SQLite file, WAL, `synchronous = FULL`.
+//!
+//! Every mutation is a job sent to one writer thread, which runs the jobs it
+//! finds waiting in one transaction (each in its own savepoint) and commits
+//! once: one fsync for many sends. A job's answer leaves only after the commit,
+//! so an `Accepted` is durable. Reads use separate connections (WAL readers).
+
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension};
+use estafette_wire::limits::MAX_DEVICES_PER_ACCOUNT;
+use estafette_wire::{
+    AccountInfo, Bundle, DeviceId, KemPreKey, OneTimePreKey, PreKeyUpload, SignedPreKey,
+    StaleAccount,
+};
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use rusqlite::{Connection, OptionalExtension, params};
+use tokio::sync::{mpsc, oneshot};
 
-use super::StoreError;
+use super::{
+    AccountSummary, DeviceRecord, DeviceSummary, NewDevice, NewSend, PreKeyStock, QueuedCopy,
+    RegisterRefusal, SendOutcome, Store, StoreError, StoreLimits, StoreResult,
+};
 
 /// Migrations in order; the file name's number is its schema version.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../migrations/sqlite/0002_accounts_queues.sql"),
+];
 
-/// The embedded store: one SQLite file in the data directory, WAL, one writer.
+/// Most jobs committed in one transaction.
+const MAX_BATCH: usize = 512;
+/// Jobs waiting for the writer before callers wait (backpressure).
+const JOB_QUEUE: usize = 8192;
+/// Read connections.
+const READERS: usize = 2;
+
+type Finish = Box<dyn FnOnce(Result<(), &str>) + Send>;
+type Job = Box<dyn FnOnce(&Connection, &StoreLimits) -> Finish + Send>;
+
+/// The embedded store.
 #[derive(Clone)]
 pub struct SqliteStore {
-    conn: Arc<Mutex<Connection>>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    jobs: mpsc::Sender<Job>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+fn open_connection(path: &Path) -> StoreResult<Connection> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    Ok(conn)
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) `relay.sqlite3` in `data_dir` and migrates it.
-    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+    /// Opens (creating if needed) `relay.sqlite3` in `data_dir`, migrates it,
+    /// and starts the writer thread.
+    pub fn open(data_dir: &Path, limits: StoreLimits) -> StoreResult<Self> {
         std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
             path: data_dir.display().to_string(),
             source,
         })?;
-        let mut conn = Connection::open(data_dir.join("relay.sqlite3"))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        migrate(&mut conn)?;
+        let path = data_dir.join("relay.sqlite3");
+        let mut writer = open_connection(&path)?;
+        migrate(&mut writer)?;
+        let readers = (0..READERS)
+            .map(|_| open_connection(&path).map(Mutex::new))
+            .collect::<StoreResult<_>>()?;
+        let (jobs, rx) = mpsc::channel::<Job>(JOB_QUEUE);
+        std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || write_loop(writer, rx, limits))
+            .map_err(|source| StoreError::DataDir {
+                path: data_dir.display().to_string(),
+                source,
+            })?;
         Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
+            inner: Arc::new(Inner {
+                jobs,
+                readers,
+                next_reader: AtomicUsize::new(0),
+            }),
         })
     }
 
-    /// Runs `f` on the connection in a blocking thread.
-    async fn with<T: Send + 'static>(
+    /// Runs `f` in the writer's transaction; answers after the commit.
+    async fn write<R: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let conn = self.conn.clone();
+        f: impl FnOnce(&Connection, &StoreLimits) -> StoreResult<R> + Send + 'static,
+    ) -> StoreResult<R> {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |conn, limits| {
+            let result = savepoint(conn, |c| f(c, limits));
+            Box::new(move |commit: Result<(), &str>| {
+                let answer = match (result, commit) {
+                    (Err(e), _) => Err(e),
+                    (Ok(r), Ok(())) => Ok(r),
+                    (Ok(_), Err(e)) => Err(StoreError::Commit(e.to_owned())),
+                };
+                let _ = tx.send(answer);
+            })
+        });
+        self.inner
+            .jobs
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Interrupted)?;
+        rx.await.map_err(|_| StoreError::Interrupted)?
+    }
+
+    /// Runs `f` on a read connection in a blocking thread.
+    async fn read<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+    ) -> StoreResult<R> {
+        let inner = self.inner.clone();
         tokio::task::spawn_blocking(move || {
-            // A panic while holding the lock cannot leave SQLite inconsistent
-            // (transactions roll back), so a poisoned lock is still usable.
-            let mut guard = conn
+            let index = inner.next_reader.fetch_add(1, Ordering::Relaxed) % READERS;
+            let reader = inner.readers.get(index).ok_or(StoreError::Interrupted)?;
+            // A panic cannot leave a read connection inconsistent.
+            let conn = reader
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            f(&mut guard)
+            f(&conn)
         })
         .await
         .map_err(|_| StoreError::Interrupted)?
     }
 
-    /// Checks that the database answers (for `/healthz`).
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        self.with(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
-            .await
-    }
-
     /// Returns this installation's id, created on first start.
-    pub async fn installation_id(&self, fresh: String) -> Result<String, StoreError> {
-        self.with(move |conn| {
-            let tx = conn.transaction()?;
-            let existing: Option<String> = tx
+    pub async fn installation_id(&self, fresh: String) -> StoreResult<String> {
+        self.write(move |conn, _| {
+            let existing: Option<String> = conn
                 .query_row(
                     "SELECT value FROM relay_meta WHERE key = 'installation_id'",
                     [],
                     |r| r.get(0),
                 )
                 .optional()?;
-            let id = match existing {
-                Some(id) => id,
-                None => {
-                    tx.execute(
-                        "INSERT INTO relay_meta (key, value) VALUES ('installation_id', ?1)",
-                        [&fresh],
-                    )?;
-                    fresh
-                }
-            };
-            tx.commit()?;
-            Ok(id)
+            if let Some(id) = existing {
+                return Ok(id);
+            }
+            conn.execute(
+                "INSERT INTO relay_meta (key, value) VALUES ('installation_id', ?1)",
+                [&fresh],
+            )?;
+            Ok(fresh)
         })
         .await
     }
 }
 
-fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+fn write_loop(conn: Connection, mut rx: mpsc::Receiver<Job>, limits: StoreLimits) {
+    while let Some(first) = rx.blocking_recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(error) = conn.execute_batch("BEGIN IMMEDIATE") {
+            // The jobs did not run; dropping them tells each caller `Interrupted`.
+            tracing::error!(%error, "cannot begin a transaction");
+            drop(batch);
+            continue;
+        }
+        let finishers: Vec<Finish> = batch.into_iter().map(|job| job(&conn, &limits)).collect();
+        let commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+        if let Err(error) = &commit {
+            tracing::error!(%error, "commit failed");
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for finish in finishers {
+            finish(commit.as_ref().map(|_| ()).map_err(String::as_str));
+        }
+    }
+}
+
+fn savepoint<R>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> StoreResult<R>,
+) -> StoreResult<R> {
+    conn.execute_batch("SAVEPOINT job")?;
+    match f(conn) {
+        Ok(value) => {
+            conn.execute_batch("RELEASE job")?;
+            Ok(value)
+        }
+        Err(error) => {
+            conn.execute_batch("ROLLBACK TO job; RELEASE job")?;
+            Err(error)
+        }
+    }
+}
+
+fn migrate(conn: &mut Connection) -> StoreResult<()> {
     let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
     let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if current > known {
@@ -105,37 +226,688 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
+fn ms(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
 
-    #[tokio::test]
-    async fn installation_id_survives_reopening() {
-        let dir = tempfile::tempdir().unwrap();
-        let first = SqliteStore::open(dir.path())
-            .unwrap()
-            .installation_id("a".into())
-            .await
-            .unwrap();
-        let again = SqliteStore::open(dir.path())
-            .unwrap()
-            .installation_id("b".into())
-            .await
-            .unwrap();
-        assert_eq!((first.as_str(), again.as_str()), ("a", "a"));
+fn unms(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+fn device_id(bytes: Vec<u8>) -> StoreResult<DeviceId> {
+    <[u8; 16]>::try_from(bytes)
+        .map(DeviceId)
+        .map_err(|_| StoreError::Corrupt("device id"))
+}
+
+fn array<const N: usize>(bytes: Vec<u8>, what: &'static str) -> StoreResult<[u8; N]> {
+    <[u8; N]>::try_from(bytes).map_err(|_| StoreError::Corrupt(what))
+}
+
+fn account_info(conn: &Connection, account_id: i64) -> StoreResult<AccountInfo> {
+    let (handle, name, key): (String, String, Option<Vec<u8>>) = conn
+        .prepare_cached("SELECT handle, name, account_key FROM accounts WHERE id = ?1")?
+        .query_row([account_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(AccountInfo {
+        handle,
+        name,
+        account_key: key.unwrap_or_default(),
+        devices: devices_of(conn, account_id)?,
+    })
+}
+
+fn devices_of(conn: &Connection, account_id: i64) -> StoreResult<Vec<DeviceId>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT device_id FROM devices WHERE account_id = ?1 ORDER BY device_id")?;
+    let rows = stmt.query_map([account_id], |r| r.get::<_, Vec<u8>>(0))?;
+    rows.map(|r| device_id(r?)).collect()
+}
+
+/// An active, registered account's id.
+fn active_account(conn: &Connection, handle: &str) -> StoreResult<Option<i64>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id FROM accounts WHERE handle = ?1 AND revoked_at IS NULL AND account_key IS NOT NULL",
+        )?
+        .query_row([handle], |r| r.get(0))
+        .optional()?)
+}
+
+fn stock(conn: &Connection, device: &DeviceId) -> StoreResult<PreKeyStock> {
+    let count = |table: &str| -> StoreResult<u32> {
+        let n: i64 = conn
+            .prepare_cached(&format!(
+                "SELECT count(*) FROM {table} WHERE device_id = ?1"
+            ))?
+            .query_row([&device.0[..]], |r| r.get(0))?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    };
+    Ok(PreKeyStock {
+        one_time: count("one_time_prekeys")?,
+        kem_one_time: count("kem_one_time_prekeys")?,
+    })
+}
+
+fn insert_prekeys(conn: &Connection, device: &DeviceId, upload: &PreKeyUpload) -> StoreResult<()> {
+    let id = &device.0[..];
+    if let Some(spk) = &upload.signed_prekey {
+        conn.prepare_cached(
+            "INSERT OR REPLACE INTO signed_prekeys (device_id, id, public_key, signature) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![id, spk.id, &spk.public_key[..], &spk.signature[..]])?;
+    }
+    if let Some(kem) = &upload.kem_last_resort {
+        conn.prepare_cached(
+            "INSERT OR REPLACE INTO kem_last_resort_prekeys (device_id, id, public_key, signature) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![id, kem.id, &kem.public_key, &kem.signature[..]])?;
+    }
+    let mut opk = conn.prepare_cached(
+        "INSERT OR REPLACE INTO one_time_prekeys (device_id, id, public_key) VALUES (?1, ?2, ?3)",
+    )?;
+    for key in &upload.one_time {
+        opk.execute(params![id, key.id, &key.public_key[..]])?;
+    }
+    let mut pqopk = conn.prepare_cached(
+        "INSERT OR REPLACE INTO kem_one_time_prekeys (device_id, id, public_key, signature) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for key in &upload.kem_one_time {
+        pqopk.execute(params![id, key.id, &key.public_key, &key.signature[..]])?;
+    }
+    Ok(())
+}
+
+fn like_prefix(query: &str) -> String {
+    let escaped: String = query
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    format!("{escaped}%")
+}
+
+fn take_bundle(
+    conn: &Connection,
+    device: &DeviceId,
+    certificate: Vec<u8>,
+) -> StoreResult<Option<(Bundle, PreKeyStock)>> {
+    let id = &device.0[..];
+    let spk: Option<(u32, Vec<u8>, Vec<u8>)> = conn
+        .prepare_cached(
+            "SELECT id, public_key, signature FROM signed_prekeys WHERE device_id = ?1",
+        )?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((spk_id, spk_pub, spk_sig)) = spk else {
+        return Ok(None);
+    };
+    let kem_one = take_first(conn, "kem_one_time_prekeys", id)?;
+    let (kem, kem_one_time) = match kem_one {
+        Some(k) => (k, true),
+        None => {
+            let last: Option<(u32, Vec<u8>, Vec<u8>)> = conn
+                .prepare_cached("SELECT id, public_key, signature FROM kem_last_resort_prekeys WHERE device_id = ?1")?
+                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?;
+            match last {
+                Some(k) => (k, false),
+                None => return Ok(None),
+            }
+        }
+    };
+    let opk = take_first_opk(conn, id)?;
+    let bundle = Bundle {
+        certificate,
+        signed_prekey: SignedPreKey {
+            id: spk_id,
+            public_key: array(spk_pub, "signed prekey")?,
+            signature: array(spk_sig, "signature")?,
+        },
+        kem_prekey: KemPreKey {
+            id: kem.0,
+            public_key: kem.1,
+            signature: array(kem.2, "signature")?,
+        },
+        kem_one_time,
+        one_time: opk,
+    };
+    Ok(Some((bundle, stock(conn, device)?)))
+}
+
+/// A stored key: id, public key, signature.
+type SignedKeyRow = (u32, Vec<u8>, Vec<u8>);
+
+/// Deletes and returns the lowest-id one-time ML-KEM key (tables WITHOUT ROWID).
+fn take_first(conn: &Connection, table: &str, id: &[u8]) -> StoreResult<Option<SignedKeyRow>> {
+    let row: Option<SignedKeyRow> = conn
+        .prepare_cached(&format!(
+            "SELECT id, public_key, signature FROM {table} WHERE device_id = ?1 ORDER BY id LIMIT 1"
+        ))?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    if let Some((key_id, _, _)) = &row {
+        conn.prepare_cached(&format!(
+            "DELETE FROM {table} WHERE device_id = ?1 AND id = ?2"
+        ))?
+        .execute(params![id, key_id])?;
+    }
+    Ok(row)
+}
+
+fn take_first_opk(conn: &Connection, id: &[u8]) -> StoreResult<Option<OneTimePreKey>> {
+    let row: Option<(u32, Vec<u8>)> = conn
+        .prepare_cached(
+            "SELECT id, public_key FROM one_time_prekeys WHERE device_id = ?1 ORDER BY id LIMIT 1",
+        )?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    match row {
+        None => Ok(None),
+        Some((key_id, public_key)) => {
+            conn.prepare_cached("DELETE FROM one_time_prekeys WHERE device_id = ?1 AND id = ?2")?
+                .execute(params![id, key_id])?;
+            Ok(Some(OneTimePreKey {
+                id: key_id,
+                public_key: array(public_key, "one-time prekey")?,
+            }))
+        }
+    }
+}
+
+fn send_tx(conn: &Connection, limits: &StoreLimits, send: NewSend) -> StoreResult<SendOutcome> {
+    let sender = &send.sender_device.0[..];
+    let seen: Option<i64> = conn
+        .prepare_cached("SELECT 1 FROM sends WHERE sender_device = ?1 AND idempotency_id = ?2")?
+        .query_row(params![sender, &send.idempotency_id[..]], |r| r.get(0))
+        .optional()?;
+    if seen.is_some() {
+        return Ok(SendOutcome::Accepted(Vec::new()));
+    }
+    let mut addressed: BTreeMap<&str, BTreeSet<DeviceId>> = BTreeMap::new();
+    addressed.entry(send.sender_handle.as_str()).or_default();
+    for envelope in &send.envelopes {
+        addressed
+            .entry(envelope.handle.as_str())
+            .or_default()
+            .insert(envelope.device);
+    }
+    let mut stale = Vec::new();
+    for (handle, devices) in &addressed {
+        let current: BTreeSet<DeviceId> = match active_account(conn, handle)? {
+            Some(account_id) => devices_of(conn, account_id)?
+                .into_iter()
+                .filter(|d| *d != send.sender_device)
+                .collect(),
+            None => BTreeSet::new(),
+        };
+        let missing: Vec<DeviceId> = current.difference(devices).copied().collect();
+        let extra: Vec<DeviceId> = devices.difference(&current).copied().collect();
+        if !missing.is_empty() || !extra.is_empty() {
+            stale.push(StaleAccount {
+                handle: (*handle).to_owned(),
+                missing,
+                extra,
+            });
+        }
+    }
+    if !stale.is_empty() {
+        return Ok(SendOutcome::Stale(stale));
+    }
+    for envelope in &send.envelopes {
+        let (count, bytes): (i64, i64) = conn
+            .prepare_cached("SELECT queue_count, queue_bytes FROM devices WHERE device_id = ?1")?
+            .query_row([&envelope.device.0[..]], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let len = envelope.payload.len() as u64;
+        if unms(count) + 1 > limits.max_queue_count || unms(bytes) + len > limits.max_queue_bytes {
+            return Ok(SendOutcome::QueueFull(envelope.handle.clone()));
+        }
+    }
+    let expires_at = send.now_ms.saturating_add(limits.retention_ms);
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO queue (device_id, sender_handle, sender_device, accepted_at, expires_at, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    let mut count = conn.prepare_cached(
+        "UPDATE devices SET queue_count = queue_count + 1, queue_bytes = queue_bytes + ?2 WHERE device_id = ?1",
+    )?;
+    for envelope in &send.envelopes {
+        insert.execute(params![
+            &envelope.device.0[..],
+            &send.sender_handle,
+            sender,
+            ms(send.now_ms),
+            ms(expires_at),
+            &envelope.payload
+        ])?;
+        count.execute(params![
+            &envelope.device.0[..],
+            envelope.payload.len() as i64
+        ])?;
+    }
+    conn.prepare_cached(
+        "INSERT INTO sends (sender_device, idempotency_id, accepted_at) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![sender, &send.idempotency_id[..], ms(send.now_ms)])?;
+    Ok(SendOutcome::Accepted(
+        send.envelopes.iter().map(|e| e.device).collect(),
+    ))
+}
+
+fn register_tx(
+    conn: &Connection,
+    new: NewDevice,
+) -> StoreResult<Result<AccountInfo, RegisterRefusal>> {
+    let invite: Option<(i64, i64, Option<i64>)> = conn
+        .query_row(
+            "SELECT account_id, expires_at, used_at FROM invites WHERE token_hash = ?1",
+            [&new.token_hash[..]],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((account_id, expires_at, used_at)) = invite else {
+        return Ok(Err(RegisterRefusal::InvalidToken));
+    };
+    if used_at.is_some() {
+        return Ok(Err(RegisterRefusal::TokenUsed));
+    }
+    if unms(expires_at) < new.now_ms {
+        return Ok(Err(RegisterRefusal::TokenExpired));
+    }
+    let (key, revoked): (Option<Vec<u8>>, Option<i64>) = conn.query_row(
+        "SELECT account_key, revoked_at FROM accounts WHERE id = ?1",
+        [account_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if revoked.is_some() {
+        return Ok(Err(RegisterRefusal::Revoked));
+    }
+    match key {
+        Some(key) if key != new.account_key => return Ok(Err(RegisterRefusal::HandleTaken)),
+        Some(_) => {}
+        None => {
+            let other: Option<i64> = conn
+                .query_row(
+                    "SELECT id FROM accounts WHERE account_key = ?1",
+                    [&new.account_key[..]],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if other.is_some() {
+                return Ok(Err(RegisterRefusal::HandleTaken));
+            }
+            conn.execute(
+                "UPDATE accounts SET account_key = ?2 WHERE id = ?1",
+                params![account_id, &new.account_key[..]],
+            )?;
+        }
+    }
+    let devices = devices_of(conn, account_id)?;
+    let exists: Option<i64> = conn
+        .query_row(
+            "SELECT 1 FROM devices WHERE device_id = ?1",
+            [&new.device_id.0[..]],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if devices.len() >= MAX_DEVICES_PER_ACCOUNT || exists.is_some() {
+        return Ok(Err(RegisterRefusal::TooManyDevices));
+    }
+    conn.execute(
+        "UPDATE invites SET used_at = ?2 WHERE token_hash = ?1",
+        params![&new.token_hash[..], ms(new.now_ms)],
+    )?;
+    conn.execute(
+        "INSERT INTO devices (device_id, account_id, certificate, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![&new.device_id.0[..], account_id, &new.certificate, ms(new.now_ms)],
+    )?;
+    insert_prekeys(conn, &new.device_id, &new.prekeys)?;
+    Ok(Ok(account_info(conn, account_id)?))
+}
+
+impl Store for SqliteStore {
+    fn ping(&self) -> BoxFuture<'_, StoreResult<()>> {
+        self.read(|conn| Ok(conn.query_row("SELECT 1", [], |_| Ok(()))?))
+            .boxed()
     }
 
-    #[tokio::test]
-    async fn a_newer_schema_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        drop(SqliteStore::open(dir.path()).unwrap());
-        let conn = Connection::open(dir.path().join("relay.sqlite3")).unwrap();
-        conn.pragma_update(None, "user_version", 99).unwrap();
-        drop(conn);
-        assert!(matches!(
-            SqliteStore::open(dir.path()),
-            Err(StoreError::TooNew { found: 99, .. })
-        ));
+    fn create_invite(
+        &self,
+        handle: String,
+        name: String,
+        token_hash: [u8; 32],
+        now_ms: u64,
+        expires_at_ms: u64,
+    ) -> BoxFuture<'_, StoreResult<Result<(), RegisterRefusal>>> {
+        self.write(move |conn, _| {
+            let existing: Option<(i64, Option<Vec<u8>>, Option<i64>)> = conn
+                .query_row("SELECT id, account_key, revoked_at FROM accounts WHERE handle = ?1", [&handle], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()?;
+            let account_id = match existing {
+                Some((_, _, Some(_))) => return Ok(Err(RegisterRefusal::Revoked)),
+                Some((id, None, None)) => {
+                    conn.execute("UPDATE accounts SET name = ?2 WHERE id = ?1", params![id, &name])?;
+                    id
+                }
+                Some((id, Some(_), None)) => id,
+                None => {
+                    conn.execute(
+                        "INSERT INTO accounts (handle, name, created_at) VALUES (?1, ?2, ?3)",
+                        params![&handle, &name, ms(now_ms)],
+                    )?;
+                    conn.last_insert_rowid()
+                }
+            };
+            conn.execute(
+                "INSERT INTO invites (token_hash, account_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![&token_hash[..], account_id, ms(now_ms), ms(expires_at_ms)],
+            )?;
+            Ok(Ok(()))
+        })
+        .boxed()
+    }
+
+    fn list_accounts(&self) -> BoxFuture<'_, StoreResult<Vec<AccountSummary>>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT handle, name, account_key IS NOT NULL, revoked_at, \
+                 (SELECT count(*) FROM devices d WHERE d.account_id = a.id) FROM accounts a ORDER BY handle",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(AccountSummary {
+                    handle: r.get(0)?,
+                    name: r.get(1)?,
+                    registered: r.get(2)?,
+                    revoked_at_ms: r.get::<_, Option<i64>>(3)?.map(unms),
+                    devices: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .boxed()
+    }
+
+    fn list_devices(
+        &self,
+        handle: String,
+    ) -> BoxFuture<'_, StoreResult<Option<Vec<DeviceSummary>>>> {
+        self.read(move |conn| {
+            let account: Option<i64> =
+                conn.query_row("SELECT id FROM accounts WHERE handle = ?1", [&handle], |r| r.get(0)).optional()?;
+            let Some(account_id) = account else { return Ok(None) };
+            let mut stmt = conn.prepare(
+                "SELECT device_id, created_at, queue_count FROM devices WHERE account_id = ?1 ORDER BY created_at",
+            )?;
+            let rows: Vec<(Vec<u8>, i64, i64)> =
+                stmt.query_map([account_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
+            let mut out = Vec::new();
+            for (id, created, queued) in rows {
+                let device = device_id(id)?;
+                let stock = stock(conn, &device)?;
+                out.push(DeviceSummary {
+                    device_id: device,
+                    created_at_ms: unms(created),
+                    queued: unms(queued),
+                    one_time_prekeys: stock.one_time,
+                    kem_one_time_prekeys: stock.kem_one_time,
+                });
+            }
+            Ok(Some(out))
+        })
+        .boxed()
+    }
+
+    fn revoke(
+        &self,
+        handle: String,
+        now_ms: u64,
+    ) -> BoxFuture<'_, StoreResult<Option<Vec<DeviceId>>>> {
+        self.write(move |conn, _| {
+            let account: Option<i64> = conn
+                .query_row(
+                    "SELECT id FROM accounts WHERE handle = ?1",
+                    [&handle],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(account_id) = account else {
+                return Ok(None);
+            };
+            conn.execute(
+                "UPDATE accounts SET revoked_at = coalesce(revoked_at, ?2) WHERE id = ?1",
+                params![account_id, ms(now_ms)],
+            )?;
+            conn.execute(
+                "DELETE FROM invites WHERE account_id = ?1 AND used_at IS NULL",
+                [account_id],
+            )?;
+            let devices = devices_of(conn, account_id)?;
+            for device in &devices {
+                let id = &device.0[..];
+                for table in [
+                    "queue",
+                    "signed_prekeys",
+                    "kem_last_resort_prekeys",
+                    "one_time_prekeys",
+                    "kem_one_time_prekeys",
+                ] {
+                    conn.execute(&format!("DELETE FROM {table} WHERE device_id = ?1"), [id])?;
+                }
+                conn.execute(
+                    "UPDATE devices SET queue_count = 0, queue_bytes = 0 WHERE device_id = ?1",
+                    [id],
+                )?;
+            }
+            Ok(Some(devices))
+        })
+        .boxed()
+    }
+
+    fn revoked_devices_since(&self, since_ms: u64) -> BoxFuture<'_, StoreResult<Vec<DeviceId>>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT d.device_id FROM devices d JOIN accounts a ON a.id = d.account_id WHERE a.revoked_at >= ?1",
+            )?;
+            let rows = stmt.query_map([ms(since_ms)], |r| r.get::<_, Vec<u8>>(0))?;
+            rows.map(|r| device_id(r?)).collect()
+        })
+        .boxed()
+    }
+
+    fn register(
+        &self,
+        device: NewDevice,
+    ) -> BoxFuture<'_, StoreResult<Result<AccountInfo, RegisterRefusal>>> {
+        self.write(move |conn, _| register_tx(conn, device)).boxed()
+    }
+
+    fn device(&self, device: DeviceId) -> BoxFuture<'_, StoreResult<Option<DeviceRecord>>> {
+        self.read(move |conn| {
+            let row: Option<(Vec<u8>, i64, Option<i64>)> = conn
+                .prepare_cached(
+                    "SELECT d.certificate, d.account_id, a.revoked_at FROM devices d JOIN accounts a ON a.id = d.account_id WHERE d.device_id = ?1",
+                )?
+                .query_row([&device.0[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?;
+            let Some((certificate, account_id, revoked)) = row else { return Ok(None) };
+            Ok(Some(DeviceRecord { certificate, account: account_info(conn, account_id)?, revoked: revoked.is_some() }))
+        })
+        .boxed()
+    }
+
+    fn account(&self, handle: String) -> BoxFuture<'_, StoreResult<Option<AccountInfo>>> {
+        self.read(move |conn| match active_account(conn, &handle)? {
+            Some(id) => Ok(Some(account_info(conn, id)?)),
+            None => Ok(None),
+        })
+        .boxed()
+    }
+
+    fn search(&self, query: String, limit: u32) -> BoxFuture<'_, StoreResult<Vec<AccountInfo>>> {
+        self.read(move |conn| {
+            let pattern = like_prefix(&query);
+            let mut stmt = conn.prepare_cached(
+                "SELECT handle, name, account_key FROM accounts \
+                 WHERE revoked_at IS NULL AND account_key IS NOT NULL \
+                 AND (handle LIKE ?1 ESCAPE '\\' OR name LIKE ?1 ESCAPE '\\' OR name LIKE '% ' || ?1 ESCAPE '\\') \
+                 ORDER BY name COLLATE NOCASE, handle LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![pattern, limit], |r| {
+                Ok(AccountInfo {
+                    handle: r.get(0)?,
+                    name: r.get(1)?,
+                    account_key: r.get::<_, Option<Vec<u8>>>(2)?.unwrap_or_default(),
+                    devices: Vec::new(),
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .boxed()
+    }
+
+    fn upload_prekeys(
+        &self,
+        device: DeviceId,
+        upload: PreKeyUpload,
+    ) -> BoxFuture<'_, StoreResult<Option<PreKeyStock>>> {
+        async move {
+            let result = self
+                .write(move |conn, limits| {
+                    insert_prekeys(conn, &device, &upload)?;
+                    let stock = stock(conn, &device)?;
+                    if stock.one_time > limits.max_one_time_prekeys
+                        || stock.kem_one_time > limits.max_kem_one_time_prekeys
+                    {
+                        return Err(StoreError::Refused);
+                    }
+                    Ok(stock)
+                })
+                .await;
+            match result {
+                Ok(stock) => Ok(Some(stock)),
+                Err(StoreError::Refused) => Ok(None),
+                Err(e) => Err(e),
+            }
+        }
+        .boxed()
+    }
+
+    fn prekey_stock(&self, device: DeviceId) -> BoxFuture<'_, StoreResult<PreKeyStock>> {
+        self.read(move |conn| stock(conn, &device)).boxed()
+    }
+
+    fn take_bundles(
+        &self,
+        handle: String,
+    ) -> BoxFuture<'_, StoreResult<Option<(AccountInfo, Vec<(Bundle, PreKeyStock)>)>>> {
+        self.write(move |conn, _| {
+            let Some(account_id) = active_account(conn, &handle)? else {
+                return Ok(None);
+            };
+            let info = account_info(conn, account_id)?;
+            let mut bundles = Vec::new();
+            for device in &info.devices {
+                let certificate: Vec<u8> = conn
+                    .prepare_cached("SELECT certificate FROM devices WHERE device_id = ?1")?
+                    .query_row([&device.0[..]], |r| r.get(0))?;
+                if let Some(bundle) = take_bundle(conn, device, certificate)? {
+                    bundles.push(bundle);
+                }
+            }
+            Ok(Some((info, bundles)))
+        })
+        .boxed()
+    }
+
+    fn send(&self, send: NewSend) -> BoxFuture<'_, StoreResult<SendOutcome>> {
+        self.write(move |conn, limits| send_tx(conn, limits, send))
+            .boxed()
+    }
+
+    fn pending(
+        &self,
+        device: DeviceId,
+        after: u64,
+        limit: u32,
+    ) -> BoxFuture<'_, StoreResult<Vec<QueuedCopy>>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, sender_handle, sender_device, accepted_at, payload FROM queue \
+                 WHERE device_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![&device.0[..], ms(after), limit], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, Vec<u8>>(4)?,
+                ))
+            })?;
+            rows.map(|row| {
+                let (seq, sender, sender_device, accepted_at, payload) = row?;
+                Ok(QueuedCopy {
+                    seq: unms(seq),
+                    sender,
+                    sender_device: device_id(sender_device)?,
+                    accepted_at_ms: unms(accepted_at),
+                    payload,
+                })
+            })
+            .collect()
+        })
+        .boxed()
+    }
+
+    fn ack(&self, device: DeviceId, seq: u64) -> BoxFuture<'_, StoreResult<bool>> {
+        self.write(move |conn, _| {
+            let len: Option<i64> = conn
+                .prepare_cached("DELETE FROM queue WHERE seq = ?1 AND device_id = ?2 RETURNING length(payload)")?
+                .query_row(params![ms(seq), &device.0[..]], |r| r.get(0))
+                .optional()?;
+            let Some(len) = len else { return Ok(false) };
+            conn.prepare_cached(
+                "UPDATE devices SET queue_count = max(queue_count - 1, 0), queue_bytes = max(queue_bytes - ?2, 0) WHERE device_id = ?1",
+            )?
+            .execute(params![&device.0[..], len])?;
+            Ok(true)
+        })
+        .boxed()
+    }
+
+    fn expire(&self, now_ms: u64) -> BoxFuture<'_, StoreResult<u64>> {
+        self.write(move |conn, limits| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT device_id, count(*), sum(length(payload)) FROM queue WHERE expires_at < ?1 GROUP BY device_id",
+            )?;
+            let rows: Vec<(Vec<u8>, i64, i64)> =
+                stmt.query_map([ms(now_ms)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
+            let mut total = 0;
+            for (device, count, bytes) in rows {
+                conn.execute(
+                    "UPDATE devices SET queue_count = max(queue_count - ?2, 0), queue_bytes = max(queue_bytes - ?3, 0) WHERE device_id = ?1",
+                    params![device, count, bytes],
+                )?;
+                total += unms(count);
+            }
+            conn.execute("DELETE FROM queue WHERE expires_at < ?1", [ms(now_ms)])?;
+            conn.execute("DELETE FROM sends WHERE accepted_at < ?1", [ms(now_ms.saturating_sub(limits.retention_ms))])?;
+            Ok(total)
+        })
+        .boxed()
+    }
+
+    fn queued_total(&self) -> BoxFuture<'_, StoreResult<u64>> {
+        self.read(|conn| {
+            let n: i64 = conn.query_row(
+                "SELECT coalesce(sum(queue_count), 0) FROM devices",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok(unms(n))
+        })
+        .boxed()
     }
 }
