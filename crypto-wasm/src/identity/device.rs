@@ -58,14 +58,14 @@ impl Device {
         r.finish()?;
         let dik = X25519KeyPair::from_secret_bytes(*secret);
         if dik.public() != *certificate.device_key() {
-            return Err(r_mismatch());
+            return Err(secret_mismatch());
         }
         certificate.verify()?;
         Ok(Self { certificate, dik })
     }
 }
 
-fn r_mismatch() -> crate::Error {
+fn secret_mismatch() -> crate::Error {
     crate::Error::Malformed {
         what: "saved device",
         why: "its secret key does not match its certificate",
