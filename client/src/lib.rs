@@ -4,6 +4,7 @@
 //! touches cryptography, storage or the network directly.
 
 mod connection;
+pub mod store;
 
 pub use connection::{Backoff, ConnectionState};
 #[cfg(target_arch = "wasm32")]
