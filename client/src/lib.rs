@@ -3,8 +3,12 @@
 //! The app only calls this crate's commands and renders its events; it never
 //! touches cryptography, storage or the network directly.
 
+mod account;
 mod connection;
 pub mod store;
+pub mod transport;
+
+pub use account::{Identity, JoinError, Profile, UnlockError, UserMessage, join, unlock};
 
 pub use connection::{Backoff, ConnectionState};
 #[cfg(target_arch = "wasm32")]
