@@ -141,7 +141,7 @@ fn crypto(error: estafette_crypto::Error) -> JoinError {
     JoinError::Crypto(error.to_string())
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     #[cfg(target_arch = "wasm32")]
     {
         js_sys::Date::now() as u64

@@ -5,6 +5,8 @@
 
 mod account;
 mod connection;
+pub mod content;
+pub mod messenger;
 pub mod store;
 pub mod transport;
 

@@ -8,7 +8,7 @@ mod native;
 use std::future::Future;
 
 #[cfg(not(target_arch = "wasm32"))]
-pub use native::NativeTransport;
+pub use native::{NativeLink, NativeTransport};
 use thiserror::Error;
 
 /// Why a link failed.

@@ -1,0 +1,848 @@
+//! 1:1 messaging over an authenticated link: contacts trusted on first use,
+//! sessions per device, an outbox written before sending, decryption,
+//! exactly-once storage, and acknowledgement only after storing.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use estafette_crypto::{
+    AccountPublicKey, DeviceCertificate, KemPreKeyPublic, KemPublicKey, MessageKind,
+    OneTimePreKeyPublic, PreKeyBundle, Session, SignedPreKeyPublic, X25519PublicKey,
+};
+use estafette_wire::{
+    AccountInfo, Bundle, ChallengeAnswer, ClientFrame, Delivery, DeviceId, Envelope, ErrorCode,
+    Hello, Send, ServerFrame, StaleAccount, WIRE_VERSION,
+};
+use minicbor::{Decode, Encode};
+use thiserror::Error;
+
+use crate::account::{Identity, now_ms};
+use crate::content::{Body, Content, MessageId};
+use crate::store::{RecordStore, Scan, StoreError, Table, Vault, Write};
+use crate::transport::{Link, LinkError, Transport, origin_of};
+
+/// Sends retried after `StaleDevices` before giving up.
+const MAX_STALE_RETRIES: usize = 3;
+
+/// Why a messenger operation failed.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum MessengerError {
+    /// The link failed.
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    /// Local storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The relay refused.
+    #[error("The relay refused: {0:?}.")]
+    Refused(ErrorCode),
+    /// No such account in the directory.
+    #[error("No account has the handle {0}.")]
+    NotFound(String),
+    /// The contact's identity key changed; sending is blocked until accepted.
+    #[error("The identity key of {0} changed; accept it before sending.")]
+    IdentityChanged(String),
+    /// The relay broke the protocol.
+    #[error("The relay answered out of protocol.")]
+    Protocol,
+    /// A cryptographic operation failed.
+    #[error("Encryption failed: {0}")]
+    Crypto(String),
+}
+
+/// A contact as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct Contact {
+    /// Handle.
+    #[n(0)]
+    pub handle: String,
+    /// Display name.
+    #[n(1)]
+    pub name: String,
+    /// The account identity key trusted for this handle.
+    #[cbor(n(2), with = "minicbor::bytes")]
+    pub account_key: [u8; 32],
+    /// Its devices as last seen.
+    #[n(3)]
+    pub devices: Vec<DeviceId>,
+    /// A different key the directory now shows, awaiting the user's decision.
+    #[n(4)]
+    pub changed_key: Option<minicbor::bytes::ByteArray<32>>,
+}
+
+/// Where a message stands, as the sender sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+#[cbor(index_only)]
+pub enum DeliveryState {
+    /// Stored locally, not yet accepted by the relay.
+    #[n(0)]
+    Sending,
+    /// Accepted by the relay.
+    #[n(1)]
+    Sent,
+    /// A message received.
+    #[n(2)]
+    Received,
+}
+
+/// A message as stored and shown.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct StoredMessage {
+    /// Id.
+    #[cbor(n(0), with = "minicbor::bytes")]
+    pub id: MessageId,
+    /// The other party's handle.
+    #[n(1)]
+    pub conversation: String,
+    /// Who wrote it.
+    #[n(2)]
+    pub sender: String,
+    /// Sent time (sender's clock).
+    #[n(3)]
+    pub sent_at_ms: u64,
+    /// Text.
+    #[n(4)]
+    pub text: String,
+    /// State.
+    #[n(5)]
+    pub state: DeliveryState,
+}
+
+/// What happened, for the UI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A message was stored (received, or sent from another of our devices).
+    MessageAdded(StoredMessage),
+    /// A contact's identity key changed.
+    IdentityChanged(String),
+    /// A delivery could not be decrypted or authenticated; it is not displayed.
+    Rejected {
+        /// Claimed sender.
+        sender: String,
+        /// Why, for the log.
+        reason: String,
+    },
+    /// The relay asks for more one-time prekeys.
+    PreKeysLow,
+}
+
+/// Record keys.
+mod keys {
+    pub fn contact(handle: &str) -> Vec<u8> {
+        handle.as_bytes().to_vec()
+    }
+    pub fn session(handle: &str, device: &[u8; 16]) -> Vec<u8> {
+        let mut key = handle.as_bytes().to_vec();
+        key.push(0);
+        key.extend_from_slice(device);
+        key
+    }
+    pub fn message_prefix(conversation: &str) -> Vec<u8> {
+        let mut key = b"m".to_vec();
+        key.extend_from_slice(conversation.as_bytes());
+        key.push(0);
+        key
+    }
+    pub fn message(conversation: &str, sent_at_ms: u64, id: &[u8; 16]) -> Vec<u8> {
+        let mut key = message_prefix(conversation);
+        key.extend_from_slice(&sent_at_ms.to_be_bytes());
+        key.extend_from_slice(id);
+        key
+    }
+    pub fn seen(id: &[u8; 16]) -> Vec<u8> {
+        let mut key = b"i".to_vec();
+        key.extend_from_slice(id);
+        key
+    }
+    pub fn delivery(id: u64) -> Vec<u8> {
+        let mut key = b"d".to_vec();
+        key.extend_from_slice(&id.to_be_bytes());
+        key
+    }
+}
+
+fn cbor<T: Encode<()>>(value: &T) -> Vec<u8> {
+    let mut out = Vec::new();
+    match minicbor::encode(value, &mut out) {
+        Ok(()) | Err(_) => out,
+    }
+}
+
+fn crypto(error: estafette_crypto::Error) -> MessengerError {
+    MessengerError::Crypto(error.to_string())
+}
+
+fn random_id() -> Result<[u8; 16], MessengerError> {
+    let mut id = [0u8; 16];
+    getrandom::fill(&mut id).map_err(|e| MessengerError::Crypto(e.to_string()))?;
+    Ok(id)
+}
+
+/// The crypto bundle for a wire bundle (no check yet: `verify` does it).
+fn crypto_bundle(bundle: &Bundle) -> Result<PreKeyBundle, MessengerError> {
+    let bad = || MessengerError::Protocol;
+    let kem_key: &[u8; estafette_crypto::KEM_PUBLIC_KEY_LEN] = bundle
+        .kem_prekey
+        .public_key
+        .as_slice()
+        .try_into()
+        .map_err(|_| bad())?;
+    Ok(PreKeyBundle {
+        certificate: DeviceCertificate::decode(&bundle.certificate).map_err(|_| bad())?,
+        signed_prekey: SignedPreKeyPublic {
+            id: bundle.signed_prekey.id,
+            public_key: X25519PublicKey::from_bytes(bundle.signed_prekey.public_key),
+            signature: bundle.signed_prekey.signature,
+        },
+        kem_prekey: KemPreKeyPublic {
+            id: bundle.kem_prekey.id,
+            public_key: KemPublicKey::from_bytes(kem_key).map_err(|_| bad())?,
+            signature: bundle.kem_prekey.signature,
+            one_time: bundle.kem_one_time,
+        },
+        one_time_prekey: bundle.one_time.as_ref().map(|k| OneTimePreKeyPublic {
+            id: k.id,
+            public_key: X25519PublicKey::from_bytes(k.public_key),
+        }),
+    })
+}
+
+/// A connected, authenticated messenger for one identity.
+pub struct Messenger<'v, S: RecordStore, L: Link> {
+    vault: &'v Vault<S>,
+    identity: Identity,
+    link: L,
+    next_request: u32,
+    inbox: VecDeque<ServerFrame>,
+}
+
+impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
+    /// Connects and authenticates this device.
+    pub async fn connect<T: Transport<Link = L>>(
+        vault: &'v Vault<S>,
+        identity: Identity,
+        transport: &T,
+    ) -> Result<Self, MessengerError> {
+        let url = identity.profile.relay_url.clone();
+        let link = transport.connect(&url).await?;
+        let mut messenger = Self {
+            vault,
+            identity,
+            link,
+            next_request: 1,
+            inbox: VecDeque::new(),
+        };
+        let hello = ClientFrame::Hello(Hello {
+            wire_version: WIRE_VERSION,
+            software: crate::SOFTWARE.into(),
+        });
+        messenger.link.send(hello.encode()).await?;
+        let ServerFrame::Welcome(welcome) = messenger
+            .await_frame(|f| matches!(f, ServerFrame::Welcome(_)))
+            .await?
+        else {
+            return Err(MessengerError::Protocol);
+        };
+        let origin = origin_of(&url);
+        let device = &messenger.identity.device;
+        let answer = ChallengeAnswer {
+            challenge: welcome.challenge,
+            certificate: device.certificate().encode().to_vec(),
+            signature: messenger.identity.account.sign_relay_challenge(
+                &welcome.challenge,
+                device.device_id(),
+                &origin,
+            ),
+        };
+        messenger
+            .link
+            .send(ClientFrame::Authenticate(answer).encode())
+            .await?;
+        messenger
+            .await_frame(|f| matches!(f, ServerFrame::Authenticated { .. }))
+            .await?;
+        Ok(messenger)
+    }
+
+    /// This account's handle.
+    pub fn handle(&self) -> &str {
+        &self.identity.profile.handle
+    }
+
+    fn my_device(&self) -> DeviceId {
+        DeviceId(self.identity.device.device_id().0)
+    }
+
+    /// Reads frames until `pick` matches; others wait in the inbox. A fatal
+    /// error, or an error answering the awaited request, ends the wait.
+    async fn await_frame(
+        &mut self,
+        pick: impl Fn(&ServerFrame) -> bool,
+    ) -> Result<ServerFrame, MessengerError> {
+        loop {
+            let bytes = self.link.recv().await?;
+            let frame = ServerFrame::decode(&bytes).map_err(|_| MessengerError::Protocol)?;
+            if pick(&frame) {
+                return Ok(frame);
+            }
+            if let ServerFrame::Error { code, .. } = &frame
+                && code.is_fatal()
+            {
+                return Err(MessengerError::Refused(*code));
+            }
+            self.inbox.push_back(frame);
+        }
+    }
+
+    async fn request(
+        &mut self,
+        make: impl FnOnce(u32) -> ClientFrame,
+    ) -> Result<ServerFrame, MessengerError> {
+        let request = self.next_request;
+        self.next_request = self.next_request.wrapping_add(1);
+        self.link.send(make(request).encode()).await?;
+        let answers = |f: &ServerFrame| match f {
+            ServerFrame::Account { request: r, .. }
+            | ServerFrame::Bundles { request: r, .. }
+            | ServerFrame::SearchResults { request: r, .. }
+            | ServerFrame::PreKeysStored { request: r, .. } => *r == request,
+            ServerFrame::Error {
+                request: Some(r), ..
+            } => *r == request,
+            _ => false,
+        };
+        match self.await_frame(answers).await? {
+            ServerFrame::Error {
+                code: ErrorCode::NotFound,
+                ..
+            } => Err(MessengerError::Protocol),
+            ServerFrame::Error { code, .. } => Err(MessengerError::Refused(code)),
+            frame => Ok(frame),
+        }
+    }
+
+    async fn lookup(&mut self, handle: &str) -> Result<AccountInfo, MessengerError> {
+        let handle_owned = handle.to_owned();
+        match self
+            .request(|request| ClientFrame::Lookup {
+                request,
+                handle: handle_owned,
+            })
+            .await
+        {
+            Ok(ServerFrame::Account { account, .. }) => Ok(account),
+            Err(MessengerError::Protocol) => Err(MessengerError::NotFound(handle.to_owned())),
+            Err(e) => Err(e),
+            Ok(_) => Err(MessengerError::Protocol),
+        }
+    }
+
+    /// The stored contact.
+    pub async fn contact(&self, handle: &str) -> Result<Option<Contact>, MessengerError> {
+        let Some(bytes) = self
+            .vault
+            .get(Table::Contacts, &keys::contact(handle))
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(minicbor::decode(&bytes).ok())
+    }
+
+    /// Checks `info` against the trusted key (trusting it if new); stores the contact.
+    async fn trust(&mut self, info: &AccountInfo) -> Result<Contact, MessengerError> {
+        let key: [u8; 32] = info
+            .account_key
+            .as_slice()
+            .try_into()
+            .map_err(|_| MessengerError::Protocol)?;
+        let mut contact = match self.contact(&info.handle).await? {
+            None => Contact {
+                handle: info.handle.clone(),
+                name: info.name.clone(),
+                account_key: key,
+                devices: Vec::new(),
+                changed_key: None,
+            },
+            Some(contact) => contact,
+        };
+        if contact.account_key != key {
+            contact.changed_key = Some(key.into());
+            self.vault
+                .put(
+                    Table::Contacts,
+                    &keys::contact(&info.handle),
+                    &cbor(&contact),
+                )
+                .await?;
+            return Err(MessengerError::IdentityChanged(info.handle.clone()));
+        }
+        contact.devices = info.devices.clone();
+        contact.name = info.name.clone();
+        self.vault
+            .put(
+                Table::Contacts,
+                &keys::contact(&info.handle),
+                &cbor(&contact),
+            )
+            .await?;
+        Ok(contact)
+    }
+
+    /// Accepts a contact's new identity key (after the user compared safety numbers);
+    /// its old sessions are dropped.
+    pub async fn accept_identity(&mut self, handle: &str) -> Result<(), MessengerError> {
+        let Some(mut contact) = self.contact(handle).await? else {
+            return Ok(());
+        };
+        if let Some(key) = contact.changed_key.take() {
+            contact.account_key = *key;
+            let mut writes =
+                vec![
+                    self.vault
+                        .seal(Table::Contacts, &keys::contact(handle), &cbor(&contact))?,
+                ];
+            for device in &contact.devices {
+                writes.push(Write::Delete {
+                    table: Table::Sessions,
+                    key: keys::session(handle, &device.0),
+                });
+            }
+            self.vault.write(writes).await?;
+        }
+        Ok(())
+    }
+
+    async fn session(
+        &self,
+        handle: &str,
+        device: &DeviceId,
+    ) -> Result<Option<Session>, MessengerError> {
+        match self
+            .vault
+            .get(Table::Sessions, &keys::session(handle, &device.0))
+            .await?
+        {
+            None => Ok(None),
+            Some(bytes) => Ok(Some(Session::from_bytes(&bytes).map_err(crypto)?)),
+        }
+    }
+
+    /// The devices a message to `handle` must reach: theirs and our other ones.
+    async fn recipients(
+        &mut self,
+        handle: &str,
+    ) -> Result<Vec<(String, DeviceId)>, MessengerError> {
+        let contact = match self.contact(handle).await? {
+            Some(c) if c.changed_key.is_some() => {
+                return Err(MessengerError::IdentityChanged(handle.to_owned()));
+            }
+            Some(c) if !c.devices.is_empty() => c,
+            _ => {
+                let info = self.lookup(handle).await?;
+                self.trust(&info).await?
+            }
+        };
+        let mut out: Vec<_> = contact
+            .devices
+            .iter()
+            .map(|d| (handle.to_owned(), *d))
+            .collect();
+        let me = self.handle().to_owned();
+        if let Some(mine) = self.contact(&me).await? {
+            out.extend(
+                mine.devices
+                    .iter()
+                    .filter(|d| **d != self.my_device())
+                    .map(|d| (me.clone(), *d)),
+            );
+        }
+        Ok(out)
+    }
+
+    /// Encrypts `content` for every recipient device, fetching bundles for
+    /// devices without a session. Returns the envelopes and the session writes.
+    async fn encrypt_for(
+        &mut self,
+        recipients: &[(String, DeviceId)],
+        content: &[u8],
+    ) -> Result<(Vec<Envelope>, Vec<Write>), MessengerError> {
+        let mut envelopes = Vec::new();
+        let mut writes = Vec::new();
+        let mut bundles: BTreeMap<String, Vec<Bundle>> = BTreeMap::new();
+        for (handle, device) in recipients {
+            let (session, payload) = match self.session(handle, device).await? {
+                Some(mut session) => {
+                    let payload = session.encrypt(content).map_err(crypto)?;
+                    (session, payload)
+                }
+                None => {
+                    if !bundles.contains_key(handle) {
+                        let h = handle.clone();
+                        let ServerFrame::Bundles {
+                            bundles: fetched,
+                            account,
+                            ..
+                        } = self
+                            .request(|request| ClientFrame::FetchBundles { request, handle: h })
+                            .await?
+                        else {
+                            return Err(MessengerError::Protocol);
+                        };
+                        self.trust(&account).await?;
+                        bundles.insert(handle.clone(), fetched);
+                    }
+                    let contact = self
+                        .contact(handle)
+                        .await?
+                        .ok_or(MessengerError::Protocol)?;
+                    let expected =
+                        AccountPublicKey::from_bytes(contact.account_key).map_err(crypto)?;
+                    let bundle = bundles
+                        .get(handle)
+                        .and_then(|list| {
+                            list.iter()
+                                .find(|b| b.certificate.get(32..48) == Some(&device.0[..]))
+                        })
+                        .ok_or(MessengerError::Protocol)?;
+                    Session::initiate(
+                        &self.identity.device,
+                        &crypto_bundle(bundle)?,
+                        &expected,
+                        content,
+                    )
+                    .map_err(crypto)?
+                }
+            };
+            writes.push(self.vault.seal(
+                Table::Sessions,
+                &keys::session(handle, &device.0),
+                &session.to_bytes(),
+            )?);
+            envelopes.push(Envelope {
+                handle: handle.clone(),
+                device: *device,
+                payload,
+            });
+        }
+        Ok((envelopes, writes))
+    }
+
+    /// Sends a text to `handle`: stored first, then encrypted and sent;
+    /// returns the stored message (state `Sent` once the relay accepted it).
+    pub async fn send_text(
+        &mut self,
+        handle: &str,
+        text: &str,
+    ) -> Result<StoredMessage, MessengerError> {
+        let content = Content {
+            id: random_id()?,
+            sent_at_ms: now_ms(),
+            sender: self.handle().to_owned(),
+            sender_device: self.my_device().0,
+            conversation: handle.to_owned(),
+            body: Body::Text(text.to_owned()),
+        };
+        let mut message = StoredMessage {
+            id: content.id,
+            conversation: handle.to_owned(),
+            sender: content.sender.clone(),
+            sent_at_ms: content.sent_at_ms,
+            text: text.to_owned(),
+            state: DeliveryState::Sending,
+        };
+        let message_key = keys::message(handle, message.sent_at_ms, &message.id);
+        self.vault
+            .write(vec![
+                self.vault
+                    .seal(Table::Messages, &message_key, &cbor(&message))?,
+                self.vault
+                    .seal(Table::Messages, &keys::seen(&message.id), &[])?,
+                self.vault
+                    .seal(Table::Outbox, &message.id, &content.encode())?,
+            ])
+            .await?;
+        self.deliver(handle, &content).await?;
+        message.state = DeliveryState::Sent;
+        self.vault
+            .write(vec![
+                self.vault
+                    .seal(Table::Messages, &message_key, &cbor(&message))?,
+                Write::Delete {
+                    table: Table::Outbox,
+                    key: message.id.to_vec(),
+                },
+            ])
+            .await?;
+        Ok(message)
+    }
+
+    async fn deliver(&mut self, handle: &str, content: &Content) -> Result<(), MessengerError> {
+        let bytes = content.encode();
+        for _ in 0..MAX_STALE_RETRIES {
+            let recipients = self.recipients(handle).await?;
+            let (envelopes, mut writes) = self.encrypt_for(&recipients, &bytes).await?;
+            // Session state is saved before any ciphertext leaves.
+            writes.shrink_to_fit();
+            self.vault.write(writes).await?;
+            self.link
+                .send(
+                    ClientFrame::Send(Send {
+                        idempotency_id: content.id,
+                        envelopes,
+                    })
+                    .encode(),
+                )
+                .await?;
+            let id = content.id;
+            let answer = self
+                .await_frame(|f| match f {
+                    ServerFrame::Accepted(a) => *a == id,
+                    ServerFrame::StaleDevices { idempotency_id, .. }
+                    | ServerFrame::QueueFull { idempotency_id, .. } => *idempotency_id == id,
+                    _ => false,
+                })
+                .await?;
+            match answer {
+                ServerFrame::Accepted(_) => return Ok(()),
+                ServerFrame::StaleDevices { accounts, .. } => self.fix_devices(accounts).await?,
+                ServerFrame::QueueFull { .. } => {
+                    return Err(MessengerError::Refused(ErrorCode::RateLimited));
+                }
+                _ => return Err(MessengerError::Protocol),
+            }
+        }
+        Err(MessengerError::Protocol)
+    }
+
+    /// Applies `StaleDevices`: forget removed devices' sessions, learn new devices.
+    async fn fix_devices(&mut self, accounts: Vec<StaleAccount>) -> Result<(), MessengerError> {
+        for stale in accounts {
+            let mut writes: Vec<Write> = stale
+                .extra
+                .iter()
+                .map(|d| Write::Delete {
+                    table: Table::Sessions,
+                    key: keys::session(&stale.handle, &d.0),
+                })
+                .collect();
+            let info = self.lookup(&stale.handle).await?;
+            let mut contact = self.trust(&info).await?;
+            if stale.handle == self.handle() {
+                contact.devices.retain(|d| *d != self.my_device());
+            }
+            writes.push(self.vault.seal(
+                Table::Contacts,
+                &keys::contact(&stale.handle),
+                &cbor(&contact),
+            )?);
+            self.vault.write(writes).await?;
+        }
+        Ok(())
+    }
+
+    /// Handles the next frame from the relay; returns what happened.
+    pub async fn next_events(&mut self) -> Result<Vec<Event>, MessengerError> {
+        let frame = match self.inbox.pop_front() {
+            Some(frame) => frame,
+            None => {
+                let bytes = self.link.recv().await?;
+                ServerFrame::decode(&bytes).map_err(|_| MessengerError::Protocol)?
+            }
+        };
+        match frame {
+            ServerFrame::Deliver(delivery) => self.receive(delivery).await,
+            ServerFrame::PreKeysLow { .. } => Ok(vec![Event::PreKeysLow]),
+            ServerFrame::Error { code, .. } if code.is_fatal() => {
+                Err(MessengerError::Refused(code))
+            }
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    async fn ack(&mut self, delivery_id: u64) -> Result<(), MessengerError> {
+        self.link
+            .send(ClientFrame::Ack(delivery_id).encode())
+            .await
+            .map_err(Into::into)
+    }
+
+    async fn receive(&mut self, delivery: Delivery) -> Result<Vec<Event>, MessengerError> {
+        // Stored before but not acknowledged (crash, lost link): acknowledge only.
+        if self
+            .vault
+            .get(Table::Messages, &keys::delivery(delivery.delivery_id))
+            .await?
+            .is_some()
+        {
+            self.ack(delivery.delivery_id).await?;
+            return Ok(Vec::new());
+        }
+        let events = match self.open(&delivery).await {
+            Ok(events) => events,
+            Err(reason) => {
+                // Not displayed, reported; acknowledged so it does not come back forever.
+                vec![Event::Rejected {
+                    sender: delivery.sender.clone(),
+                    reason,
+                }]
+            }
+        };
+        self.ack(delivery.delivery_id).await?;
+        Ok(events)
+    }
+
+    /// Decrypts and stores one delivery. `Err` holds why it was rejected.
+    async fn open(&mut self, delivery: &Delivery) -> Result<Vec<Event>, String> {
+        let sender = delivery.sender.clone();
+        let device = delivery.sender_device;
+        let existing = self
+            .session(&sender, &device)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut writes = Vec::new();
+        let (session, plaintext) = match (MessageKind::of(&delivery.payload), existing) {
+            (Some(MessageKind::Ratchet), Some(mut session)) => {
+                let plaintext = session
+                    .decrypt(&delivery.payload)
+                    .map_err(|e| e.to_string())?;
+                (session, plaintext)
+            }
+            (Some(MessageKind::PreKey), existing) => {
+                let repeated =
+                    existing.and_then(|mut s| s.decrypt(&delivery.payload).ok().map(|p| (s, p)));
+                match repeated {
+                    Some(done) => done,
+                    None => {
+                        let mut prekeys = self.identity.prekeys.clone();
+                        let (session, plaintext) = Session::respond(
+                            &self.identity.device,
+                            &mut prekeys,
+                            &delivery.payload,
+                        )
+                        .map_err(|e| e.to_string())?;
+                        if session.remote_certificate().device_id().0 != device.0 {
+                            return Err("the certificate names another device".into());
+                        }
+                        self.check_sender_key(&sender, session.remote_certificate())
+                            .await?;
+                        writes.push(
+                            self.vault
+                                .seal(Table::Account, b"prekeys", &prekeys.to_bytes())
+                                .map_err(|e| e.to_string())?,
+                        );
+                        self.identity.prekeys = prekeys;
+                        (session, plaintext)
+                    }
+                }
+            }
+            _ => return Err("no session for this device".into()),
+        };
+        let content = Content::decode(&plaintext).ok_or("the content does not decode")?;
+        if content.sender != sender || content.sender_device != device.0 {
+            return Err("the content names another sender".into());
+        }
+        writes.push(
+            self.vault
+                .seal(
+                    Table::Sessions,
+                    &keys::session(&sender, &device.0),
+                    &session.to_bytes(),
+                )
+                .map_err(|e| e.to_string())?,
+        );
+        writes.push(
+            self.vault
+                .seal(Table::Messages, &keys::delivery(delivery.delivery_id), &[])
+                .map_err(|e| e.to_string())?,
+        );
+        let mut events = Vec::new();
+        let seen = self
+            .vault
+            .get(Table::Messages, &keys::seen(&content.id))
+            .await
+            .map_err(|e| e.to_string())?;
+        if let (None, Body::Text(text)) = (seen, &content.body) {
+            let from_me = sender == self.handle();
+            let conversation = if from_me {
+                content.conversation.clone()
+            } else {
+                sender.clone()
+            };
+            let message = StoredMessage {
+                id: content.id,
+                conversation: conversation.clone(),
+                sender: sender.clone(),
+                sent_at_ms: content.sent_at_ms,
+                text: text.clone(),
+                state: if from_me {
+                    DeliveryState::Sent
+                } else {
+                    DeliveryState::Received
+                },
+            };
+            let key = keys::message(&conversation, message.sent_at_ms, &message.id);
+            writes.push(
+                self.vault
+                    .seal(Table::Messages, &key, &cbor(&message))
+                    .map_err(|e| e.to_string())?,
+            );
+            writes.push(
+                self.vault
+                    .seal(Table::Messages, &keys::seen(&content.id), &[])
+                    .map_err(|e| e.to_string())?,
+            );
+            events.push(Event::MessageAdded(message));
+        }
+        self.vault.write(writes).await.map_err(|e| e.to_string())?;
+        Ok(events)
+    }
+
+    /// The sender's certificate must carry the key trusted for its handle.
+    async fn check_sender_key(
+        &mut self,
+        sender: &str,
+        certificate: &DeviceCertificate,
+    ) -> Result<(), String> {
+        let key = certificate.account_key().to_bytes();
+        match self.contact(sender).await.map_err(|e| e.to_string())? {
+            Some(contact) if contact.account_key == key => Ok(()),
+            Some(_) => Err(format!(
+                "{sender} signed with a key that is not the one trusted"
+            )),
+            None => {
+                let info = self.lookup(sender).await.map_err(|e| e.to_string())?;
+                if info.account_key != key {
+                    return Err(format!(
+                        "{sender}'s certificate does not match the directory"
+                    ));
+                }
+                self.trust(&info)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    /// The last `limit` messages of a conversation, oldest first, and how many
+    /// records could not be opened (reported, skipped).
+    pub async fn messages(
+        &self,
+        conversation: &str,
+        limit: u32,
+    ) -> Result<(Vec<StoredMessage>, usize), MessengerError> {
+        let scan = Scan {
+            prefix: keys::message_prefix(conversation),
+            limit: Some(limit),
+            reverse: true,
+        };
+        let (records, unreadable) = self.vault.scan(Table::Messages, scan).await?;
+        let mut messages: Vec<StoredMessage> = records
+            .iter()
+            .filter_map(|(_, bytes)| minicbor::decode(bytes).ok())
+            .collect();
+        let undecodable = records.len() - messages.len();
+        messages.reverse();
+        Ok((messages, unreadable.len() + undecodable))
+    }
+}

@@ -1,0 +1,225 @@
+//! Two accounts messaging through the real relay (in process).
+#![cfg(not(target_arch = "wasm32"))]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod suite;
+
+use std::time::Duration;
+
+use estafette_client::messenger::{DeliveryState, Event, Messenger, MessengerError};
+use estafette_client::store::{MemoryStore, Vault};
+use estafette_client::transport::{NativeLink, NativeTransport};
+use estafette_client::{join, unlock};
+use estafette_relay::store::Store;
+use estafette_relay::{Relay, Settings, SqliteStore, StoreLimits};
+use sha2::Digest;
+
+async fn invite(data: &std::path::Path, handle: &str, token: &str) {
+    let store = SqliteStore::open(data, StoreLimits::default()).unwrap();
+    let hash: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    store
+        .create_invite(
+            handle.into(),
+            handle.to_uppercase(),
+            hash,
+            now,
+            now + 60_000,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+async fn member<'v>(
+    vault: &'v Vault<MemoryStore>,
+    relay: &Relay,
+    data: &std::path::Path,
+    handle: &str,
+) -> Messenger<'v, MemoryStore, NativeLink> {
+    invite(data, handle, handle).await;
+    let url = format!("ws://{}/ws", relay.local_addr());
+    join(
+        vault,
+        &NativeTransport,
+        &url,
+        handle,
+        "phrase",
+        &suite::FAST,
+    )
+    .await
+    .unwrap();
+    vault.lock();
+    let identity = unlock(vault, "phrase").await.unwrap();
+    Messenger::connect(vault, identity, &NativeTransport)
+        .await
+        .unwrap()
+}
+
+/// Events until `n` messages were added (or 10 s pass).
+async fn receive(m: &mut Messenger<'_, MemoryStore, NativeLink>, n: usize) -> Vec<Event> {
+    let mut events = Vec::new();
+    let added = |e: &Vec<Event>| {
+        e.iter()
+            .filter(|e| matches!(e, Event::MessageAdded(_)))
+            .count()
+    };
+    while added(&events) < n {
+        let more = tokio::time::timeout(Duration::from_secs(10), m.next_events())
+            .await
+            .expect("timed out")
+            .unwrap();
+        events.extend(more);
+    }
+    events
+}
+
+fn texts(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::MessageAdded(m) => Some(m.text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn two_accounts_exchange_messages_both_ways_including_offline() {
+    let data = tempfile::tempdir().unwrap();
+    let relay = Relay::start(Settings::ephemeral(data.path().to_path_buf()))
+        .await
+        .unwrap();
+    let (alice_vault, bob_vault) = (
+        Vault::new(MemoryStore::new()),
+        Vault::new(MemoryStore::new()),
+    );
+    let mut alice = member(&alice_vault, &relay, data.path(), "alice@x.gouv.fr").await;
+    let mut bob = member(&bob_vault, &relay, data.path(), "bob@x.gouv.fr").await;
+
+    let sent = alice
+        .send_text("bob@x.gouv.fr", "Bonjour Bob")
+        .await
+        .unwrap();
+    assert_eq!(sent.state, DeliveryState::Sent);
+    assert_eq!(texts(&receive(&mut bob, 1).await), ["Bonjour Bob"]);
+    bob.send_text("alice@x.gouv.fr", "Bonjour Alice")
+        .await
+        .unwrap();
+    assert_eq!(texts(&receive(&mut alice, 1).await), ["Bonjour Alice"]);
+
+    // Bob goes offline; Alice writes 20 messages; Bob comes back and gets them all, in order.
+    drop(bob);
+    for i in 0..20 {
+        alice
+            .send_text("bob@x.gouv.fr", &format!("message {i}"))
+            .await
+            .unwrap();
+    }
+    let identity = unlock(&bob_vault, "phrase").await.unwrap();
+    let mut bob = Messenger::connect(&bob_vault, identity, &NativeTransport)
+        .await
+        .unwrap();
+    let got = texts(&receive(&mut bob, 20).await);
+    assert_eq!(
+        got,
+        (0..20).map(|i| format!("message {i}")).collect::<Vec<_>>()
+    );
+
+    // Both sides keep the history, oldest first.
+    let (history, unreadable) = bob.messages("alice@x.gouv.fr", 50).await.unwrap();
+    assert_eq!(unreadable, 0);
+    assert_eq!(history.len(), 22);
+    assert_eq!(history[0].text, "Bonjour Bob");
+    assert_eq!(history[1].text, "Bonjour Alice");
+    let (alice_history, _) = alice.messages("bob@x.gouv.fr", 5).await.unwrap();
+    assert_eq!(
+        alice_history.last().map(|m| m.text.as_str()),
+        Some("message 19")
+    );
+    assert!(alice_history.iter().all(|m| m.state == DeliveryState::Sent));
+}
+
+#[tokio::test]
+async fn a_tampered_ciphertext_is_rejected_and_a_changed_identity_blocks_sending() {
+    let data = tempfile::tempdir().unwrap();
+    let relay = Relay::start(Settings::ephemeral(data.path().to_path_buf()))
+        .await
+        .unwrap();
+    let (alice_vault, bob_vault) = (
+        Vault::new(MemoryStore::new()),
+        Vault::new(MemoryStore::new()),
+    );
+    let mut alice = member(&alice_vault, &relay, data.path(), "alice@x.gouv.fr").await;
+    let bob = member(&bob_vault, &relay, data.path(), "bob@x.gouv.fr").await;
+    drop(bob);
+    alice.send_text("bob@x.gouv.fr", "intact").await.unwrap();
+    alice.send_text("bob@x.gouv.fr", "altéré").await.unwrap();
+    alice
+        .send_text("bob@x.gouv.fr", "intact aussi")
+        .await
+        .unwrap();
+
+    // The relay (test harness) flips a byte of the second copy in its queue.
+    let db = rusqlite::Connection::open(data.path().join("relay.sqlite3")).unwrap();
+    let (seq, mut payload): (i64, Vec<u8>) = db
+        .query_row(
+            "SELECT seq, payload FROM queue ORDER BY seq LIMIT 1 OFFSET 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let last = payload.len() - 1;
+    payload[last] ^= 0x01;
+    db.execute(
+        "UPDATE queue SET payload = ?1 WHERE seq = ?2",
+        rusqlite::params![payload, seq],
+    )
+    .unwrap();
+
+    let identity = unlock(&bob_vault, "phrase").await.unwrap();
+    let mut bob = Messenger::connect(&bob_vault, identity, &NativeTransport)
+        .await
+        .unwrap();
+    let events = receive(&mut bob, 2).await;
+    assert_eq!(texts(&events), ["intact", "intact aussi"]);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Rejected { sender, .. } if sender == "alice@x.gouv.fr"))
+    );
+
+    // The directory now shows another identity key for Bob (a relay attack, or
+    // a reinstall): Alice's next send is blocked until she accepts it.
+    db.execute(
+        "UPDATE accounts SET account_key = ?1 WHERE handle = 'bob@x.gouv.fr'",
+        [vec![7u8; 32]],
+    )
+    .unwrap();
+    db.execute(
+        "INSERT INTO devices (device_id, account_id, certificate, created_at) \
+         SELECT ?1, id, x'00', 0 FROM accounts WHERE handle = 'bob@x.gouv.fr'",
+        [vec![9u8; 16]],
+    )
+    .unwrap();
+    let blocked = alice.send_text("bob@x.gouv.fr", "tu es là ?").await;
+    assert_eq!(
+        blocked.err(),
+        Some(MessengerError::IdentityChanged("bob@x.gouv.fr".into()))
+    );
+    let again = alice.send_text("bob@x.gouv.fr", "toujours bloqué").await;
+    assert_eq!(
+        again.err(),
+        Some(MessengerError::IdentityChanged("bob@x.gouv.fr".into()))
+    );
+    let contact = alice.contact("bob@x.gouv.fr").await.unwrap().unwrap();
+    assert_eq!(contact.changed_key.map(|k| *k), Some([7u8; 32]));
+}
