@@ -7,6 +7,7 @@ mod account;
 mod connection;
 pub mod content;
 pub mod messenger;
+mod session_record;
 pub mod store;
 pub mod transport;
 

@@ -17,6 +17,7 @@ use thiserror::Error;
 
 use crate::account::{Identity, now_ms};
 use crate::content::{Body, Content, MessageId};
+use crate::session_record::SessionRecord;
 use crate::store::{RecordStore, Scan, StoreError, Table, Vault, Write};
 use crate::transport::{Link, LinkError, Transport, origin_of};
 
@@ -153,6 +154,11 @@ mod keys {
         key.extend_from_slice(id);
         key
     }
+    pub fn outbox(sent_at_ms: u64, id: &[u8; 16]) -> Vec<u8> {
+        let mut key = sent_at_ms.to_be_bytes().to_vec();
+        key.extend_from_slice(id);
+        key
+    }
     pub fn delivery(id: u64) -> Vec<u8> {
         let mut key = b"d".to_vec();
         key.extend_from_slice(&id.to_be_bytes());
@@ -213,6 +219,8 @@ pub struct Messenger<'v, S: RecordStore, L: Link> {
     link: L,
     next_request: u32,
     inbox: VecDeque<ServerFrame>,
+    /// Send times strictly increase, so the outbox resends in send order.
+    last_sent_at_ms: u64,
 }
 
 impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
@@ -230,6 +238,7 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
             link,
             next_request: 1,
             inbox: VecDeque::new(),
+            last_sent_at_ms: 0,
         };
         let hello = ClientFrame::Hello(Hello {
             wire_version: WIRE_VERSION,
@@ -416,14 +425,16 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
         &self,
         handle: &str,
         device: &DeviceId,
-    ) -> Result<Option<Session>, MessengerError> {
+    ) -> Result<Option<SessionRecord>, MessengerError> {
         match self
             .vault
             .get(Table::Sessions, &keys::session(handle, &device.0))
             .await?
         {
             None => Ok(None),
-            Some(bytes) => Ok(Some(Session::from_bytes(&bytes).map_err(crypto)?)),
+            Some(bytes) => Ok(Some(SessionRecord::decode(&bytes).ok_or_else(|| {
+                MessengerError::Crypto("a stored session does not decode".into())
+            })?)),
         }
     }
 
@@ -470,10 +481,15 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
         let mut writes = Vec::new();
         let mut bundles: BTreeMap<String, Vec<Bundle>> = BTreeMap::new();
         for (handle, device) in recipients {
-            let (session, payload) = match self.session(handle, device).await? {
-                Some(mut session) => {
+            let current = self
+                .session(handle, device)
+                .await?
+                .filter(|r| !r.is_empty());
+            let (record, payload) = match current {
+                Some(mut record) => {
+                    let session = record.current_mut().ok_or(MessengerError::Protocol)?;
                     let payload = session.encrypt(content).map_err(crypto)?;
-                    (session, payload)
+                    (record, payload)
                 }
                 None => {
                     if !bundles.contains_key(handle) {
@@ -504,19 +520,20 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
                                 .find(|b| b.certificate.get(32..48) == Some(&device.0[..]))
                         })
                         .ok_or(MessengerError::Protocol)?;
-                    Session::initiate(
+                    let (session, payload) = Session::initiate(
                         &self.identity.device,
                         &crypto_bundle(bundle)?,
                         &expected,
                         content,
                     )
-                    .map_err(crypto)?
+                    .map_err(crypto)?;
+                    (SessionRecord::new(session), payload)
                 }
             };
             writes.push(self.vault.seal(
                 Table::Sessions,
                 &keys::session(handle, &device.0),
-                &session.to_bytes(),
+                &record.encode(),
             )?);
             envelopes.push(Envelope {
                 handle: handle.clone(),
@@ -534,9 +551,10 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
         handle: &str,
         text: &str,
     ) -> Result<StoredMessage, MessengerError> {
+        self.last_sent_at_ms = now_ms().max(self.last_sent_at_ms + 1);
         let content = Content {
             id: random_id()?,
-            sent_at_ms: now_ms(),
+            sent_at_ms: self.last_sent_at_ms,
             sender: self.handle().to_owned(),
             sender_device: self.my_device().0,
             conversation: handle.to_owned(),
@@ -557,23 +575,77 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
                     .seal(Table::Messages, &message_key, &cbor(&message))?,
                 self.vault
                     .seal(Table::Messages, &keys::seen(&message.id), &[])?,
-                self.vault
-                    .seal(Table::Outbox, &message.id, &content.encode())?,
+                self.vault.seal(
+                    Table::Outbox,
+                    &keys::outbox(message.sent_at_ms, &message.id),
+                    &content.encode(),
+                )?,
             ])
             .await?;
         self.deliver(handle, &content).await?;
+        self.mark_sent(&content).await?;
         message.state = DeliveryState::Sent;
+        Ok(message)
+    }
+
+    /// After `Accepted`: the message is `Sent`, its outbox record goes.
+    async fn mark_sent(&mut self, content: &Content) -> Result<(), MessengerError> {
+        let Body::Text(text) = &content.body else {
+            return Ok(());
+        };
+        let message = StoredMessage {
+            id: content.id,
+            conversation: content.conversation.clone(),
+            sender: content.sender.clone(),
+            sent_at_ms: content.sent_at_ms,
+            text: text.clone(),
+            state: DeliveryState::Sent,
+        };
+        let key = keys::message(&content.conversation, content.sent_at_ms, &content.id);
         self.vault
             .write(vec![
-                self.vault
-                    .seal(Table::Messages, &message_key, &cbor(&message))?,
+                self.vault.seal(Table::Messages, &key, &cbor(&message))?,
                 Write::Delete {
                     table: Table::Outbox,
-                    key: message.id.to_vec(),
+                    key: keys::outbox(content.sent_at_ms, &content.id),
                 },
             ])
             .await?;
-        Ok(message)
+        Ok(())
+    }
+
+    /// Sends again, in order and with their original ids, the messages stored
+    /// but never accepted (link lost, crash, reload). The relay stores a repeated
+    /// id only once. Returns how many went out.
+    pub async fn flush_outbox(&mut self) -> Result<usize, MessengerError> {
+        let (pending, unreadable) = self.vault.scan(Table::Outbox, Scan::default()).await?;
+        let mut sent = 0;
+        for (_, bytes) in pending {
+            let Some(content) = Content::decode(&bytes) else {
+                continue;
+            };
+            let conversation = content.conversation.clone();
+            self.deliver(&conversation, &content).await?;
+            self.mark_sent(&content).await?;
+            sent += 1;
+        }
+        if let Some(first) = unreadable.first() {
+            return Err(MessengerError::Store(StoreError::Unreadable {
+                table: Table::Outbox.name(),
+                key: crate::store::hex(&first.key),
+            }));
+        }
+        Ok(sent)
+    }
+
+    /// Messages waiting in the outbox.
+    pub async fn outbox_len(&self) -> Result<usize, MessengerError> {
+        Ok(self
+            .vault
+            .scan(Table::Outbox, Scan::default())
+            .await?
+            .0
+            .len())
     }
 
     async fn deliver(&mut self, handle: &str, content: &Content) -> Result<(), MessengerError> {
@@ -700,42 +772,35 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
             .await
             .map_err(|e| e.to_string())?;
         let mut writes = Vec::new();
-        let (session, plaintext) = match (MessageKind::of(&delivery.payload), existing) {
-            (Some(MessageKind::Ratchet), Some(mut session)) => {
-                let plaintext = session
-                    .decrypt(&delivery.payload)
-                    .map_err(|e| e.to_string())?;
-                (session, plaintext)
-            }
-            (Some(MessageKind::PreKey), existing) => {
-                let repeated =
-                    existing.and_then(|mut s| s.decrypt(&delivery.payload).ok().map(|p| (s, p)));
-                match repeated {
-                    Some(done) => done,
-                    None => {
-                        let mut prekeys = self.identity.prekeys.clone();
-                        let (session, plaintext) = Session::respond(
-                            &self.identity.device,
-                            &mut prekeys,
-                            &delivery.payload,
-                        )
+        let mut record = existing.unwrap_or_default();
+        let plaintext = match (
+            MessageKind::of(&delivery.payload),
+            record.decrypt(&delivery.payload),
+        ) {
+            (_, Some(plaintext)) => plaintext,
+            (Some(MessageKind::PreKey), None) => {
+                let mut prekeys = self.identity.prekeys.clone();
+                let (session, plaintext) =
+                    Session::respond(&self.identity.device, &mut prekeys, &delivery.payload)
                         .map_err(|e| e.to_string())?;
-                        if session.remote_certificate().device_id().0 != device.0 {
-                            return Err("the certificate names another device".into());
-                        }
-                        self.check_sender_key(&sender, session.remote_certificate())
-                            .await?;
-                        writes.push(
-                            self.vault
-                                .seal(Table::Account, b"prekeys", &prekeys.to_bytes())
-                                .map_err(|e| e.to_string())?,
-                        );
-                        self.identity.prekeys = prekeys;
-                        (session, plaintext)
-                    }
+                if session.remote_certificate().device_id().0 != device.0 {
+                    return Err("the certificate names another device".into());
                 }
+                self.check_sender_key(&sender, session.remote_certificate())
+                    .await?;
+                writes.push(
+                    self.vault
+                        .seal(Table::Account, b"prekeys", &prekeys.to_bytes())
+                        .map_err(|e| e.to_string())?,
+                );
+                self.identity.prekeys = prekeys;
+                record.promote_new(session);
+                plaintext
             }
-            _ => return Err("no session for this device".into()),
+            (Some(MessageKind::Ratchet), None) => {
+                return Err("no session of this device opens the message".into());
+            }
+            (None, None) => return Err("the message type is unknown".into()),
         };
         let content = Content::decode(&plaintext).ok_or("the content does not decode")?;
         if content.sender != sender || content.sender_device != device.0 {
@@ -746,7 +811,7 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
                 .seal(
                     Table::Sessions,
                     &keys::session(&sender, &device.0),
-                    &session.to_bytes(),
+                    &record.encode(),
                 )
                 .map_err(|e| e.to_string())?,
         );
