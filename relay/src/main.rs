@@ -334,10 +334,30 @@ async fn admin(command: Command, data_dir: PathBuf) -> ExitCode {
     }
 }
 
+/// Raises the open-files limit as far as allowed: every client holds a socket.
+/// Root may raise the hard limit up to `fs.nr_open`; others the soft one up to the hard one.
+#[cfg(unix)]
+fn raise_open_files_limit() {
+    let ceiling = std::fs::read_to_string("/proc/sys/fs/nr_open")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(1 << 20);
+    if rlimit::setrlimit(rlimit::Resource::NOFILE, ceiling, ceiling).is_ok() {
+        return;
+    }
+    if let Err(error) = rlimit::increase_nofile_limit(ceiling) {
+        tracing::warn!(%error, "cannot raise the open-files limit; few clients may connect");
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logs(cli.log_format);
+    #[cfg(unix)]
+    raise_open_files_limit();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        // Store reads run on blocking threads; bursts must not spawn hundreds.
+        .max_blocking_threads(16)
         .enable_all()
         .build()
     {

@@ -627,11 +627,20 @@ impl Session {
             ClientFrame::Send(send) => self.store_send(authed, send).await,
             ClientFrame::Ack(seq) => {
                 authed.in_flight.remove(&seq);
-                match store.ack(authed.device, seq).await {
-                    Err(error) => return Err(self.internal(&error, None)),
-                    Ok(true) => self.metrics().queue_depth.dec(),
-                    Ok(false) => 0,
-                };
+                // Delivery is at-least-once: the delete need not be durable
+                // before the next frame is read (the writer still commits it
+                // in order, in a batch). A lost delete means one redelivery.
+                let device = authed.device;
+                let metrics = self.shared.metrics.clone();
+                tokio::spawn(async move {
+                    match store.ack(device, seq).await {
+                        Ok(true) => {
+                            metrics.queue_depth.dec();
+                        }
+                        Ok(false) => {}
+                        Err(error) => tracing::warn!(%error, "cannot delete an acknowledged copy"),
+                    }
+                });
                 // Refill when half the window is free: one query per many acks.
                 if authed.more_queued
                     && authed.in_flight.len() <= self.shared.config.max_in_flight / 2

@@ -42,6 +42,6 @@ impl Settings {
 }
 
 /// WebSocket read buffer per socket (tungstenite's default is 128 KiB).
-pub const READ_BUFFER_BYTES: usize = 8 * 1024;
+pub const READ_BUFFER_BYTES: usize = 4 * 1024;
 /// WebSocket write buffer per socket before a flush.
 pub const WRITE_BUFFER_BYTES: usize = 8 * 1024;
