@@ -122,8 +122,13 @@ pub enum Event {
         /// Why, for the log.
         reason: String,
     },
-    /// The relay asks for more one-time prekeys.
-    PreKeysLow,
+    /// One-time prekeys ran low and were refilled to this stock on the relay.
+    PreKeysRefilled {
+        /// One-time X25519 prekeys now held by the relay.
+        one_time: u32,
+        /// One-time ML-KEM prekeys now held by the relay.
+        kem_one_time: u32,
+    },
 }
 
 /// Record keys.
@@ -723,11 +728,75 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
         };
         match frame {
             ServerFrame::Deliver(delivery) => self.receive(delivery).await,
-            ServerFrame::PreKeysLow { .. } => Ok(vec![Event::PreKeysLow]),
+            ServerFrame::PreKeysLow {
+                one_time_prekeys,
+                kem_one_time_prekeys,
+            } => self.refill(one_time_prekeys, kem_one_time_prekeys).await,
             ServerFrame::Error { code, .. } if code.is_fatal() => {
                 Err(MessengerError::Refused(code))
             }
             _ => Ok(Vec::new()),
+        }
+    }
+
+    /// Tops the relay's stock of one-time prekeys back up to
+    /// [`crate::account::INITIAL_ONE_TIME_PREKEYS`] of each kind. The secret
+    /// halves are saved before the public halves are published.
+    async fn refill(
+        &mut self,
+        one_time: u32,
+        kem_one_time: u32,
+    ) -> Result<Vec<Event>, MessengerError> {
+        let target = crate::account::INITIAL_ONE_TIME_PREKEYS;
+        let x25519 = target.saturating_sub(one_time as usize);
+        let kem = target.saturating_sub(kem_one_time as usize);
+        if x25519 == 0 && kem == 0 {
+            return Ok(Vec::new());
+        }
+        let mut prekeys = self.identity.prekeys.clone();
+        let new_x25519 = prekeys.generate_one_time_prekeys(x25519).map_err(crypto)?;
+        let new_kem = prekeys
+            .generate_kem_one_time_prekeys(&self.identity.account, kem, now_ms())
+            .map_err(crypto)?;
+        self.vault
+            .put(Table::Account, b"prekeys", &prekeys.to_bytes())
+            .await?;
+        self.identity.prekeys = prekeys;
+        let upload = estafette_wire::PreKeyUpload {
+            signed_prekey: None,
+            kem_last_resort: None,
+            one_time: new_x25519
+                .iter()
+                .map(|k| estafette_wire::OneTimePreKey {
+                    id: k.id,
+                    public_key: k.public_key.to_bytes(),
+                })
+                .collect(),
+            kem_one_time: new_kem
+                .iter()
+                .map(|k| estafette_wire::KemPreKey {
+                    id: k.id,
+                    public_key: k.public_key.as_bytes().to_vec(),
+                    signature: k.signature,
+                })
+                .collect(),
+        };
+        let answer = self
+            .request(|request| ClientFrame::UploadPreKeys {
+                request,
+                prekeys: Box::new(upload),
+            })
+            .await?;
+        match answer {
+            ServerFrame::PreKeysStored {
+                one_time_prekeys,
+                kem_one_time_prekeys,
+                ..
+            } => Ok(vec![Event::PreKeysRefilled {
+                one_time: one_time_prekeys,
+                kem_one_time: kem_one_time_prekeys,
+            }]),
+            _ => Err(MessengerError::Protocol),
         }
     }
 

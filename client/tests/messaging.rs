@@ -223,3 +223,58 @@ async fn a_tampered_ciphertext_is_rejected_and_a_changed_identity_blocks_sending
     let contact = alice.contact("bob@x.gouv.fr").await.unwrap().unwrap();
     assert_eq!(contact.changed_key.map(|k| *k), Some([7u8; 32]));
 }
+
+#[tokio::test]
+async fn one_time_prekeys_are_refilled_when_the_relay_runs_low() {
+    let data = tempfile::tempdir().unwrap();
+    let relay = Relay::start(Settings::ephemeral(data.path().to_path_buf()))
+        .await
+        .unwrap();
+    let bob_vault = Vault::new(MemoryStore::new());
+    let bob = member(&bob_vault, &relay, data.path(), "bob@x.gouv.fr").await;
+    drop(bob);
+    // Others consumed most of Bob's one-time prekeys (simulated in the relay's store).
+    let db = rusqlite::Connection::open(data.path().join("relay.sqlite3")).unwrap();
+    db.execute("DELETE FROM one_time_prekeys WHERE id > 5", [])
+        .unwrap();
+    db.execute("DELETE FROM kem_one_time_prekeys WHERE id > 110", [])
+        .unwrap();
+    let count = |table: &str| -> i64 {
+        db.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    };
+    let (opk_before, pqopk_before) = (count("one_time_prekeys"), count("kem_one_time_prekeys"));
+    assert!(opk_before < 20, "{opk_before}");
+
+    let identity = unlock(&bob_vault, "phrase").await.unwrap();
+    let mut bob = Messenger::connect(&bob_vault, identity, &NativeTransport)
+        .await
+        .unwrap();
+    let events = tokio::time::timeout(Duration::from_secs(30), bob.next_events())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        events,
+        vec![Event::PreKeysRefilled {
+            one_time: 100,
+            kem_one_time: 100
+        }],
+        "before: {opk_before} {pqopk_before}"
+    );
+    assert_eq!(
+        (count("one_time_prekeys"), count("kem_one_time_prekeys")),
+        (100, 100)
+    );
+
+    // A newcomer's session uses a refilled key, which Bob holds: the message opens.
+    let alice_vault = Vault::new(MemoryStore::new());
+    let mut alice = member(&alice_vault, &relay, data.path(), "alice@x.gouv.fr").await;
+    db.execute("DELETE FROM one_time_prekeys WHERE id <= 5", [])
+        .unwrap();
+    alice
+        .send_text("bob@x.gouv.fr", "avec une clé neuve")
+        .await
+        .unwrap();
+    assert_eq!(texts(&receive(&mut bob, 1).await), ["avec une clé neuve"]);
+}
