@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use estafette_crypto::{
-    Account, Argon2Params, Device, DeviceId as CryptoDeviceId, KemPreKeyPublic, PreKeyStore,
+    Account, Argon2Params, Device, DeviceId as CryptoDeviceId, KemPreKeyPublic,
+    OneTimePreKeyPublic, PreKeyStore,
 };
 use estafette_wire::{
     ChallengeAnswer, ClientFrame, ErrorCode, Hello, KemPreKey, OneTimePreKey, PreKeyUpload,
@@ -155,11 +156,20 @@ pub(crate) fn now_ms() -> u64 {
     }
 }
 
-fn kem_wire(key: &KemPreKeyPublic) -> KemPreKey {
+/// A public ML-KEM prekey as the wire carries it.
+pub(crate) fn kem_wire(key: &KemPreKeyPublic) -> KemPreKey {
     KemPreKey {
         id: key.id,
         public_key: key.public_key.as_bytes().to_vec(),
         signature: key.signature,
+    }
+}
+
+/// A public one-time X25519 prekey as the wire carries it.
+pub(crate) fn one_time_wire(key: &OneTimePreKeyPublic) -> OneTimePreKey {
+    OneTimePreKey {
+        id: key.id,
+        public_key: key.public_key.to_bytes(),
     }
 }
 
@@ -226,13 +236,7 @@ pub async fn join<S: RecordStore, T: Transport>(
             signature: spk.signature,
         }),
         kem_last_resort: Some(kem_wire(&last_resort)),
-        one_time: one_time
-            .iter()
-            .map(|k| OneTimePreKey {
-                id: k.id,
-                public_key: k.public_key.to_bytes(),
-            })
-            .collect(),
+        one_time: one_time.iter().map(one_time_wire).collect(),
         kem_one_time: kem_one_time.iter().map(kem_wire).collect(),
     };
 

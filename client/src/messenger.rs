@@ -15,7 +15,7 @@ use estafette_wire::{
 use minicbor::{Decode, Encode};
 use thiserror::Error;
 
-use crate::account::{Identity, now_ms};
+use crate::account::{Identity, kem_wire, now_ms, one_time_wire};
 use crate::content::{Body, Content, MessageId};
 use crate::session_record::SessionRecord;
 use crate::store::{RecordStore, Scan, StoreError, Table, Vault, Write};
@@ -325,10 +325,6 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
             _ => false,
         };
         match self.await_frame(answers).await? {
-            ServerFrame::Error {
-                code: ErrorCode::NotFound,
-                ..
-            } => Err(MessengerError::Protocol),
             ServerFrame::Error { code, .. } => Err(MessengerError::Refused(code)),
             frame => Ok(frame),
         }
@@ -344,7 +340,9 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
             .await
         {
             Ok(ServerFrame::Account { account, .. }) => Ok(account),
-            Err(MessengerError::Protocol) => Err(MessengerError::NotFound(handle.to_owned())),
+            Err(MessengerError::Refused(ErrorCode::NotFound)) => {
+                Err(MessengerError::NotFound(handle.to_owned()))
+            }
             Err(e) => Err(e),
             Ok(_) => Err(MessengerError::Protocol),
         }
@@ -657,9 +655,8 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
         let bytes = content.encode();
         for _ in 0..MAX_STALE_RETRIES {
             let recipients = self.recipients(handle).await?;
-            let (envelopes, mut writes) = self.encrypt_for(&recipients, &bytes).await?;
+            let (envelopes, writes) = self.encrypt_for(&recipients, &bytes).await?;
             // Session state is saved before any ciphertext leaves.
-            writes.shrink_to_fit();
             self.vault.write(writes).await?;
             self.link
                 .send(
@@ -765,21 +762,8 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
         let upload = estafette_wire::PreKeyUpload {
             signed_prekey: None,
             kem_last_resort: None,
-            one_time: new_x25519
-                .iter()
-                .map(|k| estafette_wire::OneTimePreKey {
-                    id: k.id,
-                    public_key: k.public_key.to_bytes(),
-                })
-                .collect(),
-            kem_one_time: new_kem
-                .iter()
-                .map(|k| estafette_wire::KemPreKey {
-                    id: k.id,
-                    public_key: k.public_key.as_bytes().to_vec(),
-                    signature: k.signature,
-                })
-                .collect(),
+            one_time: new_x25519.iter().map(one_time_wire).collect(),
+            kem_one_time: new_kem.iter().map(kem_wire).collect(),
         };
         let answer = self
             .request(|request| ClientFrame::UploadPreKeys {

@@ -165,7 +165,7 @@ fn random_id() -> String {
 
 /// Expires old copies every minute; closes revoked accounts' sockets within a second.
 async fn housekeeping(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
-    let mut revoked_since = session_now_ms();
+    let mut revoked_since = session::now_ms();
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut ticks = 0u64;
     loop {
@@ -174,7 +174,7 @@ async fn housekeeping(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) 
             () = session::stopped(&mut shutdown) => return,
         }
         ticks += 1;
-        let now = session_now_ms();
+        let now = session::now_ms();
         match shared
             .store
             .revoked_devices_since(revoked_since.saturating_sub(1_000))
@@ -202,13 +202,6 @@ async fn housekeeping(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) 
             }
         }
     }
-}
-
-fn session_now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 fn router(state: AppState, site_dir: Option<&std::path::Path>) -> Router {
