@@ -7,7 +7,9 @@ export PATH := $(CURDIR)/.tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
 LISTEN ?= 127.0.0.1:8080
 DATA_DIR ?= ./data
-RELAY := target/relay/estafette-relay
+# Honour CARGO_TARGET_DIR, as cargo does; e2e gets the same path.
+CARGO_TARGET_DIR ?= target
+RELAY := $(CARGO_TARGET_DIR)/relay/estafette-relay
 WASM_TEST_ENV := CHROMEDRIVER=/usr/bin/chromedriver CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner WASM_BINDGEN_TEST_TIMEOUT=300
 
 .PHONY: run build app relay test lint test-native test-wasm test-e2e setup-build setup-test clean
@@ -41,7 +43,7 @@ test-wasm:
 	$(WASM_TEST_ENV) cargo test -p estafette-crypto -p estafette-client --target wasm32-unknown-unknown
 
 test-e2e:
-	cd e2e && npx playwright test
+	cd e2e && ESTAFETTE_RELAY_BIN=$(abspath $(RELAY)) npx playwright test
 
 setup-build:
 	scripts/setup.sh build
