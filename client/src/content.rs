@@ -4,6 +4,10 @@
 
 use minicbor::{Decode, Encode};
 
+/// The longest text a message carries, in UTF-8 bytes: with padding and
+/// framing, a `Send` to 15 devices still fits the relay's frame limit.
+pub const MAX_TEXT_BYTES: usize = 16 * 1024;
+
 /// A message id: 16 random bytes chosen by the sender.
 pub type MessageId = [u8; 16];
 

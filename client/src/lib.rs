@@ -6,6 +6,8 @@
 mod account;
 mod connection;
 pub mod content;
+pub mod conversation;
+pub mod engine;
 pub mod messenger;
 mod session_record;
 pub mod store;

@@ -1,6 +1,11 @@
 //! Runs in headless Chromium: `cargo test -p estafette-client --target wasm32-unknown-unknown`.
 #![cfg(target_arch = "wasm32")]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use estafette_client::{Backoff, ConnectionState, relay_url_for_page};
 use wasm_bindgen_test::*;
@@ -141,4 +146,65 @@ async fn indexed_db_records_survive_reopening_and_erase_deletes_the_database() {
         !database_names().await.contains(&name.to_owned()),
         "the database outlived erase"
     );
+}
+
+mod fake_relay;
+
+/// The messenger over IndexedDB: 30 real ciphertexts are decrypted, stored,
+/// acknowledged only after storing, counted unread, owe delivered receipts,
+/// and are all there again after a reload (a new connection to the database).
+#[wasm_bindgen_test]
+async fn messenger_over_indexed_db_stores_history_that_survives_a_reload() {
+    use estafette_client::conversation;
+    use estafette_client::messenger::{DeliveryState, Event, Messenger};
+
+    let name = "estafette-test-messenger";
+    let vault = Vault::new(fresh_db(name).await);
+    vault.create("passphrase", &suite::FAST).await.unwrap();
+    let bob = fake_relay::identity("bob@x.gouv.fr");
+    let mut alice = fake_relay::Sender::new("alice@x.gouv.fr", &bob);
+    let link = fake_relay::FakeLink::default();
+    link.0
+        .borrow_mut()
+        .directory
+        .push(fake_relay::account_info(&alice.identity));
+    for i in 0..30 {
+        let frame = alice.text(&format!("message {i} <b>pas du HTML</b>"));
+        link.0.borrow_mut().incoming.push_back(frame);
+    }
+    let mut messenger = Messenger::with_link(&vault, bob, link.clone());
+    let mut added = Vec::new();
+    while added.len() < 30 {
+        for event in messenger.next_events().await.unwrap() {
+            match event {
+                Event::MessageAdded(m) => added.push(m),
+                Event::Rejected { reason, .. } => panic!("rejected: {reason}"),
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(link.0.borrow().acks, (1..=30).collect::<Vec<u64>>());
+    assert!(added.iter().all(|m| m.state == DeliveryState::Received));
+    assert_eq!(messenger.receipts_owed().await.unwrap(), 30);
+    drop(messenger);
+    drop(vault);
+
+    let reopened = Vault::new(IndexedDbStore::open(name).await.unwrap());
+    reopened.unlock("passphrase").await.unwrap();
+    let (history, unreadable) = conversation::messages(&reopened, "alice@x.gouv.fr", 50)
+        .await
+        .unwrap();
+    assert_eq!(unreadable, 0);
+    let texts: Vec<_> = history.iter().map(|m| m.text.clone()).collect();
+    assert_eq!(
+        texts,
+        (0..30)
+            .map(|i| format!("message {i} <b>pas du HTML</b>"))
+            .collect::<Vec<_>>()
+    );
+    let (list, _) = conversation::conversations(&reopened).await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].unread, 30);
+    assert_eq!(list[0].last_text, "message 29 <b>pas du HTML</b>");
+    reopened.erase().await.unwrap();
 }

@@ -7,6 +7,7 @@
     clippy::indexing_slicing
 )]
 
+mod relay_harness;
 mod suite;
 
 use std::time::Duration;
@@ -15,29 +16,7 @@ use estafette_client::messenger::{DeliveryState, Event, Messenger, MessengerErro
 use estafette_client::store::{MemoryStore, Vault};
 use estafette_client::transport::{NativeLink, NativeTransport};
 use estafette_client::{join, unlock};
-use estafette_relay::store::Store;
-use estafette_relay::{Relay, Settings, SqliteStore, StoreLimits};
-use sha2::Digest;
-
-async fn invite(data: &std::path::Path, handle: &str, token: &str) {
-    let store = SqliteStore::open(data, StoreLimits::default()).unwrap();
-    let hash: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    store
-        .create_invite(
-            handle.into(),
-            handle.to_uppercase(),
-            hash,
-            now,
-            now + 60_000,
-        )
-        .await
-        .unwrap()
-        .unwrap();
-}
+use estafette_relay::{Relay, Settings};
 
 async fn member<'v>(
     vault: &'v Vault<MemoryStore>,
@@ -45,7 +24,7 @@ async fn member<'v>(
     data: &std::path::Path,
     handle: &str,
 ) -> Messenger<'v, MemoryStore, NativeLink> {
-    invite(data, handle, handle).await;
+    relay_harness::invite(data, handle, &handle.to_uppercase(), handle).await;
     let url = format!("ws://{}/ws", relay.local_addr());
     join(
         vault,

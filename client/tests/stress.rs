@@ -9,9 +9,9 @@
     clippy::indexing_slicing
 )]
 
+mod relay_harness;
 mod suite;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use estafette_client::messenger::{Event, Messenger};
@@ -116,18 +116,6 @@ impl<'v> Party<'v> {
     }
 }
 
-async fn start_relay(data: &std::path::Path, addr: SocketAddr) -> Relay {
-    let mut settings = Settings::ephemeral(data.to_path_buf());
-    settings.listen = addr;
-    for _ in 0..50 {
-        if let Ok(relay) = Relay::start(settings.clone()).await {
-            return relay;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the relay did not restart on {addr}");
-}
-
 #[tokio::test]
 async fn a_thousand_messages_each_way_through_cuts_and_restarts() {
     let data = tempfile::tempdir().unwrap();
@@ -228,7 +216,7 @@ async fn a_thousand_messages_each_way_through_cuts_and_restarts() {
         if round % 60 == 59 {
             relay.shutdown(Duration::from_secs(2)).await;
             restarts += 1;
-            relay = start_relay(data.path(), addr).await;
+            relay = relay_harness::restart(data.path(), addr).await;
         }
     }
     for (party, from) in [(&alice, "bob"), (&bob, "alice")] {

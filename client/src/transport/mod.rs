@@ -2,11 +2,15 @@
 //! binary frames. The browser uses gloo-net; native code (tests, tools) uses
 //! tokio-tungstenite.
 
+#[cfg(target_arch = "wasm32")]
+mod browser;
 #[cfg(not(target_arch = "wasm32"))]
 mod native;
 
 use std::future::Future;
 
+#[cfg(target_arch = "wasm32")]
+pub use browser::{BrowserLink, BrowserTransport};
 #[cfg(not(target_arch = "wasm32"))]
 pub use native::{NativeLink, NativeTransport};
 use thiserror::Error;

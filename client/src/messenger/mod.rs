@@ -2,7 +2,10 @@
 //! sessions per device, an outbox written before sending, decryption,
 //! exactly-once storage, and acknowledgement only after storing.
 
-use std::collections::{BTreeMap, VecDeque};
+mod directory;
+mod receipts;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use estafette_crypto::{
     AccountPublicKey, DeviceCertificate, KemPreKeyPublic, KemPublicKey, MessageKind,
@@ -16,10 +19,13 @@ use minicbor::{Decode, Encode};
 use thiserror::Error;
 
 use crate::account::{Identity, kem_wire, now_ms, one_time_wire};
-use crate::content::{Body, Content, MessageId};
+use crate::content::{Body, Content, MAX_TEXT_BYTES, MessageId};
+use crate::conversation::Conversation;
 use crate::session_record::SessionRecord;
 use crate::store::{RecordStore, Scan, StoreError, Table, Vault, Write};
 use crate::transport::{Link, LinkError, Transport, origin_of};
+pub use directory::{DeviceSummary, DirectoryEntry};
+use receipts::MAX_RECEIPT_IDS;
 
 /// Sends retried after `StaleDevices` before giving up.
 const MAX_STALE_RETRIES: usize = 3;
@@ -45,9 +51,35 @@ pub enum MessengerError {
     /// The relay broke the protocol.
     #[error("The relay answered out of protocol.")]
     Protocol,
+    /// No link to the relay right now; stored work leaves on reconnection.
+    #[error("Not connected to the relay.")]
+    Offline,
+    /// The text exceeds [`MAX_TEXT_BYTES`].
+    #[error("The message is too long.")]
+    TooLong,
     /// A cryptographic operation failed.
     #[error("Encryption failed: {0}")]
     Crypto(String),
+}
+
+/// Why a delivery was not stored.
+enum Refusal {
+    /// It does not decrypt or authenticate: reported, acknowledged, never shown.
+    Reject(String),
+    /// We failed (storage, link): not acknowledged, so it comes again.
+    Fail(MessengerError),
+}
+
+impl From<MessengerError> for Refusal {
+    fn from(error: MessengerError) -> Self {
+        Self::Fail(error)
+    }
+}
+
+impl From<StoreError> for Refusal {
+    fn from(error: StoreError) -> Self {
+        Self::Fail(error.into())
+    }
 }
 
 /// A contact as stored.
@@ -83,6 +115,36 @@ pub enum DeliveryState {
     /// A message received.
     #[n(2)]
     Received,
+    /// Our message reached a device of the recipient.
+    #[n(3)]
+    Delivered,
+    /// The recipient displayed our message.
+    #[n(4)]
+    Read,
+}
+
+impl DeliveryState {
+    /// Progress of our own messages; a state only ever moves forward.
+    fn rank(self) -> u8 {
+        match self {
+            Self::Sending => 0,
+            Self::Sent => 1,
+            Self::Delivered => 2,
+            Self::Read => 3,
+            Self::Received => 0,
+        }
+    }
+
+    /// Stable machine name, used in the DOM (`data-state`) and by tests.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sending => "sending",
+            Self::Sent => "sent",
+            Self::Received => "received",
+            Self::Delivered => "delivered",
+            Self::Read => "read",
+        }
+    }
 }
 
 /// A message as stored and shown.
@@ -108,11 +170,41 @@ pub struct StoredMessage {
     pub state: DeliveryState,
 }
 
-/// What happened, for the UI.
+/// What happened, for the UI. The messenger reports the message and
+/// conversation events; the engine adds those about the link and answers to
+/// commands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// A message was stored (received, or sent from another of our devices).
+    /// The link to the relay changed.
+    Connection(crate::ConnectionState),
+    /// Directory search results.
+    SearchResults {
+        /// The query answered.
+        query: String,
+        /// At most 20 accounts.
+        accounts: Vec<DirectoryEntry>,
+    },
+    /// This account's devices.
+    OwnDevices(Vec<DeviceSummary>),
+    /// Something the user asked failed; tell them.
+    Failed(crate::UserMessage),
+    /// The engine stopped for good (account revoked, device unknown, opened
+    /// in another tab): the user must be told and the page reloaded.
+    Stopped(crate::UserMessage),
+    /// A message was stored (received, sent from another of our devices, or
+    /// written here and waiting to leave).
     MessageAdded(StoredMessage),
+    /// A message's delivery state moved forward.
+    MessageUpdated(StoredMessage),
+    /// A conversation's summary changed (last message, unread count).
+    ConversationUpdated(Conversation),
+    /// The contact started or stopped typing in this conversation (never stored).
+    Typing {
+        /// The contact's handle.
+        conversation: String,
+        /// Whether they are typing.
+        typing: bool,
+    },
     /// A contact's identity key changed.
     IdentityChanged(String),
     /// A delivery could not be decrypted or authenticated; it is not displayed.
@@ -131,6 +223,8 @@ pub enum Event {
     },
 }
 
+pub(crate) use keys::message_prefix;
+
 /// Record keys.
 mod keys {
     pub fn contact(handle: &str) -> Vec<u8> {
@@ -142,7 +236,7 @@ mod keys {
         key.extend_from_slice(device);
         key
     }
-    pub fn message_prefix(conversation: &str) -> Vec<u8> {
+    pub(crate) fn message_prefix(conversation: &str) -> Vec<u8> {
         let mut key = b"m".to_vec();
         key.extend_from_slice(conversation.as_bytes());
         key.push(0);
@@ -159,8 +253,19 @@ mod keys {
         key.extend_from_slice(id);
         key
     }
+    /// Outbox: messages (`m`, in send order) and receipts owed (`d`
+    /// delivered, `r` read, per contact).
+    pub const OUTBOX_MESSAGES: &[u8] = b"m";
     pub fn outbox(sent_at_ms: u64, id: &[u8; 16]) -> Vec<u8> {
-        let mut key = sent_at_ms.to_be_bytes().to_vec();
+        let mut key = OUTBOX_MESSAGES.to_vec();
+        key.extend_from_slice(&sent_at_ms.to_be_bytes());
+        key.extend_from_slice(id);
+        key
+    }
+    pub fn receipt(kind: u8, handle: &str, id: &[u8; 16]) -> Vec<u8> {
+        let mut key = vec![kind];
+        key.extend_from_slice(handle.as_bytes());
+        key.push(0);
         key.extend_from_slice(id);
         key
     }
@@ -186,6 +291,12 @@ fn random_id() -> Result<[u8; 16], MessengerError> {
     let mut id = [0u8; 16];
     getrandom::fill(&mut id).map_err(|e| MessengerError::Crypto(e.to_string()))?;
     Ok(id)
+}
+
+fn prekeys_kem_last_resort(
+    prekeys: &estafette_crypto::PreKeyStore,
+) -> Option<estafette_wire::KemPreKey> {
+    prekeys.kem_last_resort_prekey().as_ref().map(kem_wire)
 }
 
 /// The crypto bundle for a wire bundle (no check yet: `verify` does it).
@@ -217,64 +328,124 @@ fn crypto_bundle(bundle: &Bundle) -> Result<PreKeyBundle, MessengerError> {
     })
 }
 
-/// A connected, authenticated messenger for one identity.
+/// The messenger of one identity: works on stored state at any time, and on
+/// the relay while a link is up.
 pub struct Messenger<'v, S: RecordStore, L: Link> {
     vault: &'v Vault<S>,
     identity: Identity,
-    link: L,
+    link: Option<L>,
     next_request: u32,
     inbox: VecDeque<ServerFrame>,
     /// Send times strictly increase, so the outbox resends in send order.
     last_sent_at_ms: u64,
+    /// Events from commands, for [`Self::take_events`].
+    pending_events: Vec<Event>,
 }
 
 impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
+    /// A messenger without a link yet: stored state only until [`Self::reconnect`].
+    pub fn offline(vault: &'v Vault<S>, identity: Identity) -> Self {
+        Self {
+            vault,
+            identity,
+            link: None,
+            next_request: 1,
+            inbox: VecDeque::new(),
+            last_sent_at_ms: 0,
+            pending_events: Vec::new(),
+        }
+    }
+
+    /// Events caused by commands since the last call (conversation summaries
+    /// changed by sending or reading), in order.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.pending_events)
+    }
+
+    /// A messenger over a link that is already authenticated (a relay
+    /// stand-in in tests and benchmarks).
+    pub fn with_link(vault: &'v Vault<S>, identity: Identity, link: L) -> Self {
+        let mut messenger = Self::offline(vault, identity);
+        messenger.link = Some(link);
+        messenger
+    }
+
     /// Connects and authenticates this device.
     pub async fn connect<T: Transport<Link = L>>(
         vault: &'v Vault<S>,
         identity: Identity,
         transport: &T,
     ) -> Result<Self, MessengerError> {
-        let url = identity.profile.relay_url.clone();
-        let link = transport.connect(&url).await?;
-        let mut messenger = Self {
-            vault,
-            identity,
-            link,
-            next_request: 1,
-            inbox: VecDeque::new(),
-            last_sent_at_ms: 0,
-        };
+        let mut messenger = Self::offline(vault, identity);
+        messenger.reconnect(transport).await?;
+        Ok(messenger)
+    }
+
+    /// Opens a new link and authenticates this device on it; any previous
+    /// link is dropped first.
+    pub async fn reconnect<T: Transport<Link = L>>(
+        &mut self,
+        transport: &T,
+    ) -> Result<(), MessengerError> {
+        self.disconnect();
+        let url = self.identity.profile.relay_url.clone();
+        self.link = Some(transport.connect(&url).await?);
+        let result = self.authenticate(&url).await;
+        if result.is_err() {
+            self.disconnect();
+        }
+        result
+    }
+
+    async fn authenticate(&mut self, url: &str) -> Result<(), MessengerError> {
         let hello = ClientFrame::Hello(Hello {
             wire_version: WIRE_VERSION,
             software: crate::SOFTWARE.into(),
         });
-        messenger.link.send(hello.encode()).await?;
-        let ServerFrame::Welcome(welcome) = messenger
+        self.link()?.send(hello.encode()).await?;
+        let ServerFrame::Welcome(welcome) = self
             .await_frame(|f| matches!(f, ServerFrame::Welcome(_)))
             .await?
         else {
             return Err(MessengerError::Protocol);
         };
-        let origin = origin_of(&url);
-        let device = &messenger.identity.device;
+        let origin = origin_of(url);
+        let device = &self.identity.device;
         let answer = ChallengeAnswer {
             challenge: welcome.challenge,
             certificate: device.certificate().encode().to_vec(),
-            signature: messenger.identity.account.sign_relay_challenge(
+            signature: self.identity.account.sign_relay_challenge(
                 &welcome.challenge,
                 device.device_id(),
                 &origin,
             ),
         };
-        messenger
-            .link
+        self.link()?
             .send(ClientFrame::Authenticate(answer).encode())
             .await?;
-        messenger
-            .await_frame(|f| matches!(f, ServerFrame::Authenticated { .. }))
+        self.await_frame(|f| matches!(f, ServerFrame::Authenticated { .. }))
             .await?;
-        Ok(messenger)
+        Ok(())
+    }
+
+    /// Drops the link (the relay redelivers whatever was not acknowledged).
+    pub fn disconnect(&mut self) {
+        self.link = None;
+        self.inbox.clear();
+    }
+
+    /// Whether a link is up.
+    pub fn is_connected(&self) -> bool {
+        self.link.is_some()
+    }
+
+    fn link(&mut self) -> Result<&mut L, MessengerError> {
+        self.link.as_mut().ok_or(MessengerError::Offline)
+    }
+
+    /// The identity, when the messenger is done (lock, shutdown).
+    pub fn into_identity(self) -> Identity {
+        self.identity
     }
 
     /// This account's handle.
@@ -293,7 +464,7 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
         pick: impl Fn(&ServerFrame) -> bool,
     ) -> Result<ServerFrame, MessengerError> {
         loop {
-            let bytes = self.link.recv().await?;
+            let bytes = self.link()?.recv().await?;
             let frame = ServerFrame::decode(&bytes).map_err(|_| MessengerError::Protocol)?;
             if pick(&frame) {
                 return Ok(frame);
@@ -313,7 +484,7 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
     ) -> Result<ServerFrame, MessengerError> {
         let request = self.next_request;
         self.next_request = self.next_request.wrapping_add(1);
-        self.link.send(make(request).encode()).await?;
+        self.link()?.send(make(request).encode()).await?;
         let answers = |f: &ServerFrame| match f {
             ServerFrame::Account { request: r, .. }
             | ServerFrame::Bundles { request: r, .. }
@@ -378,14 +549,30 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
             Some(contact) => contact,
         };
         if contact.account_key != key {
+            let first_warning = contact.changed_key.is_none();
             contact.changed_key = Some(key.into());
-            self.vault
-                .put(
-                    Table::Contacts,
-                    &keys::contact(&info.handle),
-                    &cbor(&contact),
-                )
-                .await?;
+            let mut writes = vec![self.vault.seal(
+                Table::Contacts,
+                &keys::contact(&info.handle),
+                &cbor(&contact),
+            )?];
+            if let Some(mut summary) =
+                crate::conversation::conversation(self.vault, &info.handle).await?
+            {
+                summary.identity_changed = true;
+                writes.push(self.vault.seal(
+                    Table::Conversations,
+                    info.handle.as_bytes(),
+                    &summary.encode(),
+                )?);
+                self.pending_events
+                    .push(Event::ConversationUpdated(summary));
+            }
+            self.vault.write(writes).await?;
+            if first_warning {
+                self.pending_events
+                    .push(Event::IdentityChanged(info.handle.clone()));
+            }
             return Err(MessengerError::IdentityChanged(info.handle.clone()));
         }
         contact.devices = info.devices.clone();
@@ -418,6 +605,17 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
                     table: Table::Sessions,
                     key: keys::session(handle, &device.0),
                 });
+            }
+            if let Some(mut summary) = crate::conversation::conversation(self.vault, handle).await?
+            {
+                summary.identity_changed = false;
+                writes.push(self.vault.seal(
+                    Table::Conversations,
+                    handle.as_bytes(),
+                    &summary.encode(),
+                )?);
+                self.pending_events
+                    .push(Event::ConversationUpdated(summary));
             }
             self.vault.write(writes).await?;
         }
@@ -554,6 +752,44 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
         handle: &str,
         text: &str,
     ) -> Result<StoredMessage, MessengerError> {
+        let (mut message, content) = self.store_text(handle, text).await?;
+        self.deliver(handle, &content).await?;
+        if let Some(sent) = self.advance(&content.id, DeliveryState::Sent, None).await? {
+            message = sent;
+        }
+        self.vault
+            .write(vec![Write::Delete {
+                table: Table::Outbox,
+                key: keys::outbox(content.sent_at_ms, &content.id),
+            }])
+            .await?;
+        Ok(message)
+    }
+
+    /// Stores a text to `handle` in the conversation and the outbox, without
+    /// sending it: [`Self::flush_outbox`] does, now or after reconnection.
+    /// Works offline.
+    pub async fn queue_text(
+        &mut self,
+        handle: &str,
+        text: &str,
+    ) -> Result<StoredMessage, MessengerError> {
+        Ok(self.store_text(handle, text).await?.0)
+    }
+
+    async fn store_text(
+        &mut self,
+        handle: &str,
+        text: &str,
+    ) -> Result<(StoredMessage, Content), MessengerError> {
+        if text.len() > MAX_TEXT_BYTES {
+            return Err(MessengerError::TooLong);
+        }
+        if let Some(contact) = self.contact(handle).await?
+            && contact.changed_key.is_some()
+        {
+            return Err(MessengerError::IdentityChanged(handle.to_owned()));
+        }
         self.last_sent_at_ms = now_ms().max(self.last_sent_at_ms + 1);
         let content = Content {
             id: random_id()?,
@@ -563,7 +799,7 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
             conversation: handle.to_owned(),
             body: Body::Text(text.to_owned()),
         };
-        let mut message = StoredMessage {
+        let message = StoredMessage {
             id: content.id,
             conversation: handle.to_owned(),
             sender: content.sender.clone(),
@@ -571,66 +807,96 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
             text: text.to_owned(),
             state: DeliveryState::Sending,
         };
-        let message_key = keys::message(handle, message.sent_at_ms, &message.id);
-        self.vault
-            .write(vec![
-                self.vault
-                    .seal(Table::Messages, &message_key, &cbor(&message))?,
-                self.vault
-                    .seal(Table::Messages, &keys::seen(&message.id), &[])?,
-                self.vault.seal(
-                    Table::Outbox,
-                    &keys::outbox(message.sent_at_ms, &message.id),
-                    &content.encode(),
-                )?,
-            ])
-            .await?;
-        self.deliver(handle, &content).await?;
-        self.mark_sent(&content).await?;
-        message.state = DeliveryState::Sent;
-        Ok(message)
+        let mut writes = self.message_writes(&message)?;
+        writes.push(self.vault.seal(
+            Table::Outbox,
+            &keys::outbox(message.sent_at_ms, &message.id),
+            &content.encode(),
+        )?);
+        let (conversation, write) = self.touch_conversation(&message, false).await?;
+        writes.push(write);
+        self.vault.write(writes).await?;
+        self.pending_events
+            .push(Event::ConversationUpdated(conversation));
+        Ok((message, content))
     }
 
-    /// After `Accepted`: the message is `Sent`, its outbox record goes.
-    async fn mark_sent(&mut self, content: &Content) -> Result<(), MessengerError> {
-        let Body::Text(text) = &content.body else {
-            return Ok(());
+    /// The writes that store `message` and its id index.
+    fn message_writes(&self, message: &StoredMessage) -> Result<Vec<Write>, MessengerError> {
+        let key = keys::message(&message.conversation, message.sent_at_ms, &message.id);
+        Ok(vec![
+            self.vault.seal(Table::Messages, &key, &cbor(message))?,
+            self.vault
+                .seal(Table::Messages, &keys::seen(&message.id), &key)?,
+        ])
+    }
+
+    /// Moves one of our messages forward to `state` (never backward).
+    /// Returns it if it changed.
+    async fn advance(
+        &mut self,
+        id: &MessageId,
+        state: DeliveryState,
+        only_in: Option<&str>,
+    ) -> Result<Option<StoredMessage>, MessengerError> {
+        let Some(key) = self.vault.get(Table::Messages, &keys::seen(id)).await? else {
+            return Ok(None);
         };
-        let message = StoredMessage {
-            id: content.id,
-            conversation: content.conversation.clone(),
-            sender: content.sender.clone(),
-            sent_at_ms: content.sent_at_ms,
-            text: text.clone(),
-            state: DeliveryState::Sent,
+        let Some(bytes) = self.vault.get(Table::Messages, &key).await? else {
+            return Ok(None);
         };
-        let key = keys::message(&content.conversation, content.sent_at_ms, &content.id);
+        let Ok(mut message) = minicbor::decode::<StoredMessage>(&bytes) else {
+            return Ok(None);
+        };
+        if message.sender != self.handle()
+            || state.rank() <= message.state.rank()
+            || only_in.is_some_and(|c| c != message.conversation)
+        {
+            return Ok(None);
+        }
+        message.state = state;
         self.vault
-            .write(vec![
-                self.vault.seal(Table::Messages, &key, &cbor(&message))?,
-                Write::Delete {
-                    table: Table::Outbox,
-                    key: keys::outbox(content.sent_at_ms, &content.id),
-                },
-            ])
+            .put(Table::Messages, &key, &cbor(&message))
             .await?;
-        Ok(())
+        Ok(Some(message))
     }
 
     /// Sends again, in order and with their original ids, the messages stored
     /// but never accepted (link lost, crash, reload). The relay stores a repeated
-    /// id only once. Returns how many went out.
-    pub async fn flush_outbox(&mut self) -> Result<usize, MessengerError> {
-        let (pending, unreadable) = self.vault.scan(Table::Outbox, Scan::default()).await?;
-        let mut sent = 0;
-        for (_, bytes) in pending {
+    /// id only once. Messages to a contact whose identity changed wait for the
+    /// user's decision; the others leave. Returns the messages now sent.
+    pub async fn flush_outbox(&mut self) -> Result<Vec<StoredMessage>, MessengerError> {
+        let scan = Scan {
+            prefix: keys::OUTBOX_MESSAGES.to_vec(),
+            ..Scan::default()
+        };
+        let (pending, unreadable) = self.vault.scan(Table::Outbox, scan).await?;
+        let mut sent = Vec::new();
+        let mut blocked = BTreeSet::new();
+        for (key, bytes) in pending {
             let Some(content) = Content::decode(&bytes) else {
                 continue;
             };
             let conversation = content.conversation.clone();
-            self.deliver(&conversation, &content).await?;
-            self.mark_sent(&content).await?;
-            sent += 1;
+            if blocked.contains(&conversation) {
+                continue;
+            }
+            match self.deliver(&conversation, &content).await {
+                Ok(()) => {}
+                Err(MessengerError::IdentityChanged(_) | MessengerError::NotFound(_)) => {
+                    blocked.insert(conversation);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+            let message = self.advance(&content.id, DeliveryState::Sent, None).await?;
+            self.vault
+                .write(vec![Write::Delete {
+                    table: Table::Outbox,
+                    key,
+                }])
+                .await?;
+            sent.extend(message);
         }
         if let Some(first) = unreadable.first() {
             return Err(MessengerError::Store(StoreError::Unreadable {
@@ -643,12 +909,11 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
 
     /// Messages waiting in the outbox.
     pub async fn outbox_len(&self) -> Result<usize, MessengerError> {
-        Ok(self
-            .vault
-            .scan(Table::Outbox, Scan::default())
-            .await?
-            .0
-            .len())
+        let scan = Scan {
+            prefix: keys::OUTBOX_MESSAGES.to_vec(),
+            ..Scan::default()
+        };
+        Ok(self.vault.scan(Table::Outbox, scan).await?.0.len())
     }
 
     async fn deliver(&mut self, handle: &str, content: &Content) -> Result<(), MessengerError> {
@@ -658,7 +923,7 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
             let (envelopes, writes) = self.encrypt_for(&recipients, &bytes).await?;
             // Session state is saved before any ciphertext leaves.
             self.vault.write(writes).await?;
-            self.link
+            self.link()?
                 .send(
                     ClientFrame::Send(Send {
                         idempotency_id: content.id,
@@ -716,13 +981,34 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
 
     /// Handles the next frame from the relay; returns what happened.
     pub async fn next_events(&mut self) -> Result<Vec<Event>, MessengerError> {
-        let frame = match self.inbox.pop_front() {
-            Some(frame) => frame,
-            None => {
-                let bytes = self.link.recv().await?;
-                ServerFrame::decode(&bytes).map_err(|_| MessengerError::Protocol)?
-            }
-        };
+        let frame = self.next_frame().await?;
+        self.handle_frame(frame).await
+    }
+
+    /// The next frame from the relay. Cancel-safe: dropping the future loses
+    /// no frame, so it can race with other work.
+    pub async fn next_frame(&mut self) -> Result<ServerFrame, MessengerError> {
+        if let Some(frame) = self.inbox.pop_front() {
+            return Ok(frame);
+        }
+        let bytes = self.link()?.recv().await?;
+        ServerFrame::decode(&bytes).map_err(|_| MessengerError::Protocol)
+    }
+
+    /// Sends an application-level keep-alive (answered by `Pong`).
+    pub async fn ping(&mut self) -> Result<(), MessengerError> {
+        let n = u64::from(self.next_request);
+        self.link()?.send(ClientFrame::Ping(n).encode()).await?;
+        Ok(())
+    }
+
+    /// Whether a frame is waiting to be handled without reading the link.
+    pub fn has_queued_frame(&self) -> bool {
+        !self.inbox.is_empty()
+    }
+
+    /// Handles one frame (to completion: do not cancel); returns what happened.
+    pub async fn handle_frame(&mut self, frame: ServerFrame) -> Result<Vec<Event>, MessengerError> {
         match frame {
             ServerFrame::Deliver(delivery) => self.receive(delivery).await,
             ServerFrame::PreKeysLow {
@@ -734,6 +1020,75 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
             }
             _ => Ok(Vec::new()),
         }
+    }
+
+    /// Weekly signed-prekey rotation (PROTOCOL.md section 2): a new signed
+    /// prekey is saved, then published; old ones are kept 14 days for
+    /// sessions in flight. Returns whether it rotated.
+    pub async fn rotate_signed_prekey_if_due(&mut self, now: u64) -> Result<bool, MessengerError> {
+        if !self.identity.prekeys.needs_rotation(now) {
+            return Ok(false);
+        }
+        let mut prekeys = self.identity.prekeys.clone();
+        prekeys
+            .rotate(&self.identity.account, now)
+            .map_err(crypto)?;
+        prekeys.prune(now);
+        let spk = prekeys.signed_prekey().ok_or(MessengerError::Protocol)?;
+        self.vault
+            .put(Table::Account, b"prekeys", &prekeys.to_bytes())
+            .await?;
+        self.identity.prekeys = prekeys;
+        let upload = estafette_wire::PreKeyUpload {
+            signed_prekey: Some(estafette_wire::SignedPreKey {
+                id: spk.id,
+                public_key: spk.public_key.to_bytes(),
+                signature: spk.signature,
+            }),
+            kem_last_resort: prekeys_kem_last_resort(&self.identity.prekeys),
+            one_time: Vec::new(),
+            kem_one_time: Vec::new(),
+        };
+        match self
+            .request(|request| ClientFrame::UploadPreKeys {
+                request,
+                prekeys: Box::new(upload),
+            })
+            .await?
+        {
+            ServerFrame::PreKeysStored { .. } => Ok(true),
+            _ => Err(MessengerError::Protocol),
+        }
+    }
+
+    /// The current signed prekey's id (changes on rotation).
+    pub fn signed_prekey_id(&self) -> Option<u32> {
+        self.identity.prekeys.signed_prekey().map(|k| k.id)
+    }
+
+    /// Records `message` in its conversation's summary (created if new).
+    async fn touch_conversation(
+        &self,
+        message: &StoredMessage,
+        incoming: bool,
+    ) -> Result<(Conversation, Write), MessengerError> {
+        let handle = &message.conversation;
+        let mut summary = match crate::conversation::conversation(self.vault, handle).await? {
+            Some(summary) => summary,
+            None => {
+                let name = self
+                    .contact(handle)
+                    .await?
+                    .map(|c| c.name)
+                    .unwrap_or_else(|| handle.clone());
+                Conversation::new(handle, &name)
+            }
+        };
+        summary.note(message, incoming);
+        let write = self
+            .vault
+            .seal(Table::Conversations, handle.as_bytes(), &summary.encode())?;
+        Ok((summary, write))
     }
 
     /// Tops the relay's stock of one-time prekeys back up to
@@ -785,7 +1140,7 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
     }
 
     async fn ack(&mut self, delivery_id: u64) -> Result<(), MessengerError> {
-        self.link
+        self.link()?
             .send(ClientFrame::Ack(delivery_id).encode())
             .await
             .map_err(Into::into)
@@ -804,28 +1159,28 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
         }
         let events = match self.open(&delivery).await {
             Ok(events) => events,
-            Err(reason) => {
+            Err(Refusal::Reject(reason)) => {
                 // Not displayed, reported; acknowledged so it does not come back forever.
                 vec![Event::Rejected {
                     sender: delivery.sender.clone(),
                     reason,
                 }]
             }
+            // Not acknowledged: the relay delivers it again after reconnection.
+            Err(Refusal::Fail(error)) => return Err(error),
         };
         self.ack(delivery.delivery_id).await?;
         Ok(events)
     }
 
-    /// Decrypts and stores one delivery. `Err` holds why it was rejected.
-    async fn open(&mut self, delivery: &Delivery) -> Result<Vec<Event>, String> {
+    /// Decrypts and stores one delivery.
+    async fn open(&mut self, delivery: &Delivery) -> Result<Vec<Event>, Refusal> {
         let sender = delivery.sender.clone();
         let device = delivery.sender_device;
-        let existing = self
-            .session(&sender, &device)
-            .await
-            .map_err(|e| e.to_string())?;
+        let existing = self.session(&sender, &device).await?;
         let mut writes = Vec::new();
         let mut record = existing.unwrap_or_default();
+        let mut consumed_prekeys = None;
         let plaintext = match (
             MessageKind::of(&delivery.payload),
             record.decrypt(&delivery.payload),
@@ -835,83 +1190,123 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
                 let mut prekeys = self.identity.prekeys.clone();
                 let (session, plaintext) =
                     Session::respond(&self.identity.device, &mut prekeys, &delivery.payload)
-                        .map_err(|e| e.to_string())?;
+                        .map_err(|e| Refusal::Reject(e.to_string()))?;
                 if session.remote_certificate().device_id().0 != device.0 {
-                    return Err("the certificate names another device".into());
+                    return Err(Refusal::Reject(
+                        "the certificate names another device".into(),
+                    ));
                 }
                 self.check_sender_key(&sender, session.remote_certificate())
                     .await?;
                 writes.push(
                     self.vault
-                        .seal(Table::Account, b"prekeys", &prekeys.to_bytes())
-                        .map_err(|e| e.to_string())?,
+                        .seal(Table::Account, b"prekeys", &prekeys.to_bytes())?,
                 );
-                self.identity.prekeys = prekeys;
+                consumed_prekeys = Some(prekeys);
                 record.promote_new(session);
                 plaintext
             }
             (Some(MessageKind::Ratchet), None) => {
-                return Err("no session of this device opens the message".into());
+                return Err(Refusal::Reject(
+                    "no session of this device opens the message".into(),
+                ));
             }
-            (None, None) => return Err("the message type is unknown".into()),
+            (None, None) => return Err(Refusal::Reject("the message type is unknown".into())),
         };
-        let content = Content::decode(&plaintext).ok_or("the content does not decode")?;
+        let content = Content::decode(&plaintext)
+            .ok_or_else(|| Refusal::Reject("the content does not decode".into()))?;
         if content.sender != sender || content.sender_device != device.0 {
-            return Err("the content names another sender".into());
+            return Err(Refusal::Reject("the content names another sender".into()));
         }
-        writes.push(
-            self.vault
-                .seal(
-                    Table::Sessions,
-                    &keys::session(&sender, &device.0),
-                    &record.encode(),
-                )
-                .map_err(|e| e.to_string())?,
-        );
-        writes.push(
-            self.vault
-                .seal(Table::Messages, &keys::delivery(delivery.delivery_id), &[])
-                .map_err(|e| e.to_string())?,
-        );
+        writes.push(self.vault.seal(
+            Table::Sessions,
+            &keys::session(&sender, &device.0),
+            &record.encode(),
+        )?);
+        writes.push(self.vault.seal(
+            Table::Messages,
+            &keys::delivery(delivery.delivery_id),
+            &[],
+        )?);
+        let from_me = sender == self.handle();
         let mut events = Vec::new();
-        let seen = self
-            .vault
-            .get(Table::Messages, &keys::seen(&content.id))
-            .await
-            .map_err(|e| e.to_string())?;
-        if let (None, Body::Text(text)) = (seen, &content.body) {
-            let from_me = sender == self.handle();
-            let conversation = if from_me {
-                content.conversation.clone()
-            } else {
-                sender.clone()
-            };
-            let message = StoredMessage {
-                id: content.id,
-                conversation: conversation.clone(),
-                sender: sender.clone(),
-                sent_at_ms: content.sent_at_ms,
-                text: text.clone(),
-                state: if from_me {
-                    DeliveryState::Sent
+        let mut after = Vec::new();
+        match &content.body {
+            Body::Text(text) => {
+                let seen = self
+                    .vault
+                    .get(Table::Messages, &keys::seen(&content.id))
+                    .await?;
+                if seen.is_none() && text.len() <= MAX_TEXT_BYTES {
+                    let conversation = if from_me {
+                        content.conversation.clone()
+                    } else {
+                        sender.clone()
+                    };
+                    let message = StoredMessage {
+                        id: content.id,
+                        conversation,
+                        sender: sender.clone(),
+                        sent_at_ms: content.sent_at_ms,
+                        text: text.clone(),
+                        state: if from_me {
+                            DeliveryState::Sent
+                        } else {
+                            DeliveryState::Received
+                        },
+                    };
+                    writes.extend(self.message_writes(&message)?);
+                    let (summary, write) = self.touch_conversation(&message, !from_me).await?;
+                    writes.push(write);
+                    if !from_me {
+                        // Owed to the sender; sent in batches when the link is idle.
+                        writes.push(self.vault.seal(
+                            Table::Outbox,
+                            &keys::receipt(receipts::DELIVERED, &sender, &content.id),
+                            &[],
+                        )?);
+                    }
+                    events.push(Event::MessageAdded(message));
+                    events.push(Event::ConversationUpdated(summary));
+                }
+            }
+            Body::Delivered(ids) | Body::Read(ids) if !from_me => {
+                let state = if matches!(content.body, Body::Read(_)) {
+                    DeliveryState::Read
                 } else {
-                    DeliveryState::Received
-                },
-            };
-            let key = keys::message(&conversation, message.sent_at_ms, &message.id);
-            writes.push(
-                self.vault
-                    .seal(Table::Messages, &key, &cbor(&message))
-                    .map_err(|e| e.to_string())?,
-            );
-            writes.push(
-                self.vault
-                    .seal(Table::Messages, &keys::seen(&content.id), &[])
-                    .map_err(|e| e.to_string())?,
-            );
-            events.push(Event::MessageAdded(message));
+                    DeliveryState::Delivered
+                };
+                after = ids.iter().map(|id| (id.0, state)).collect();
+            }
+            Body::Read(ids) => {
+                // Read on another of our devices: clear those unread here too.
+                if let Some((summary, write)) =
+                    self.read_elsewhere(&content.conversation, ids).await?
+                {
+                    writes.push(write);
+                    events.push(Event::ConversationUpdated(summary));
+                }
+            }
+            Body::Delivered(_) => {}
+            Body::Typing(typing) => {
+                if !from_me {
+                    events.push(Event::Typing {
+                        conversation: sender.clone(),
+                        typing: *typing,
+                    });
+                }
+            }
         }
-        self.vault.write(writes).await.map_err(|e| e.to_string())?;
+        self.vault.write(writes).await?;
+        if let Some(prekeys) = consumed_prekeys {
+            self.identity.prekeys = prekeys;
+        }
+        // Receipts move our own messages forward, and only those sent to their sender.
+        for (id, state) in after.into_iter().take(MAX_RECEIPT_IDS) {
+            if let Some(message) = self.advance(&id, state, Some(&sender)).await? {
+                events.push(Event::MessageUpdated(message));
+            }
+        }
         Ok(events)
     }
 
@@ -920,24 +1315,27 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
         &mut self,
         sender: &str,
         certificate: &DeviceCertificate,
-    ) -> Result<(), String> {
+    ) -> Result<(), Refusal> {
         let key = certificate.account_key().to_bytes();
-        match self.contact(sender).await.map_err(|e| e.to_string())? {
+        match self.contact(sender).await? {
             Some(contact) if contact.account_key == key => Ok(()),
-            Some(_) => Err(format!(
+            Some(_) => Err(Refusal::Reject(format!(
                 "{sender} signed with a key that is not the one trusted"
-            )),
+            ))),
             None => {
-                let info = self.lookup(sender).await.map_err(|e| e.to_string())?;
+                let info = match self.lookup(sender).await {
+                    Err(MessengerError::NotFound(_)) => {
+                        return Err(Refusal::Reject(format!("{sender} is not in the directory")));
+                    }
+                    other => other?,
+                };
                 if info.account_key != key {
-                    return Err(format!(
+                    return Err(Refusal::Reject(format!(
                         "{sender}'s certificate does not match the directory"
-                    ));
+                    )));
                 }
-                self.trust(&info)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
+                self.trust(&info).await?;
+                Ok(())
             }
         }
     }
@@ -949,18 +1347,6 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
         conversation: &str,
         limit: u32,
     ) -> Result<(Vec<StoredMessage>, usize), MessengerError> {
-        let scan = Scan {
-            prefix: keys::message_prefix(conversation),
-            limit: Some(limit),
-            reverse: true,
-        };
-        let (records, unreadable) = self.vault.scan(Table::Messages, scan).await?;
-        let mut messages: Vec<StoredMessage> = records
-            .iter()
-            .filter_map(|(_, bytes)| minicbor::decode(bytes).ok())
-            .collect();
-        let undecodable = records.len() - messages.len();
-        messages.reverse();
-        Ok((messages, unreadable.len() + undecodable))
+        Ok(crate::conversation::messages(self.vault, conversation, limit).await?)
     }
 }

@@ -1,0 +1,167 @@
+//! Benchmarks of the engine in the browser, over IndexedDB. Skipped unless
+//! built with `ESTAFETTE_BENCH=1` (figures in docs/client.md):
+//!
+//! ```sh
+//! ESTAFETTE_BENCH=1 CHROMEDRIVER=/usr/bin/chromedriver \
+//!   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+//!   WASM_BINDGEN_TEST_TIMEOUT=600 \
+//!   cargo test -p estafette-client --release --target wasm32-unknown-unknown --test wasm_bench
+//! ```
+#![cfg(target_arch = "wasm32")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod fake_relay;
+
+use estafette_client::conversation;
+use estafette_client::messenger::{Event, Messenger};
+use estafette_client::store::{IndexedDbStore, Vault};
+use estafette_client::unlock;
+use estafette_crypto::Argon2Params;
+use wasm_bindgen_test::{console_log, wasm_bindgen_test};
+
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+fn enabled() -> bool {
+    option_env!("ESTAFETTE_BENCH").is_some()
+}
+
+fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// Feeds `n` messages from `alice` and returns the milliseconds the messenger
+/// took to decrypt, store and acknowledge them (encryption excluded).
+async fn receive(
+    messenger: &mut Messenger<'_, IndexedDbStore, fake_relay::FakeLink>,
+    link: &fake_relay::FakeLink,
+    alice: &mut fake_relay::Sender,
+    n: usize,
+    from: usize,
+) -> f64 {
+    for i in from..from + n {
+        let frame = alice.text(&format!(
+            "Message {i} : le compte rendu de la réunion est prêt, merci de le relire avant jeudi."
+        ));
+        link.0.borrow_mut().incoming.push_back(frame);
+    }
+    let start = now_ms();
+    let mut added = 0;
+    while added < n {
+        for event in messenger.next_events().await.unwrap() {
+            match event {
+                Event::MessageAdded(_) => added += 1,
+                Event::Rejected { reason, .. } => panic!("rejected: {reason}"),
+                _ => {}
+            }
+        }
+    }
+    now_ms() - start
+}
+
+#[wasm_bindgen_test]
+async fn bench_receive_history_and_unlock() {
+    if !enabled() {
+        return;
+    }
+    let name = "estafette-bench";
+    let _ = rexie::Rexie::delete(name).await;
+    let vault = Vault::new(IndexedDbStore::open(name).await.unwrap());
+    // The production passphrase cost, so the unlock figure is the real one.
+    vault
+        .create("correct horse battery staple", &Argon2Params::default())
+        .await
+        .unwrap();
+    let bob = fake_relay::identity("bob@x.gouv.fr");
+    let bob_keys = (
+        bob.account.to_bytes(),
+        bob.device.to_bytes(),
+        bob.prekeys.to_bytes(),
+    );
+    let mut alice = fake_relay::Sender::new("alice@x.gouv.fr", &bob);
+    let link = fake_relay::FakeLink::default();
+    link.0
+        .borrow_mut()
+        .directory
+        .push(fake_relay::account_info(&alice.identity));
+    // Stored as `join` stores them, so `unlock` below loads a real identity.
+    let profile = {
+        let mut out = Vec::new();
+        minicbor::encode(&bob.profile, &mut out).unwrap();
+        out
+    };
+    use estafette_client::store::Table;
+    for (key, value) in [
+        (&b"account"[..], &bob_keys.0[..]),
+        (b"device", &bob_keys.1[..]),
+        (b"prekeys", &bob_keys.2[..]),
+        (b"profile", &profile[..]),
+    ] {
+        vault.put(Table::Account, key, value).await.unwrap();
+    }
+    let mut messenger = Messenger::with_link(&vault, bob, link.clone());
+
+    let first = receive(&mut messenger, &link, &mut alice, 1_000, 0).await;
+    console_log!(
+        "wasm receive 1,000 messages (decrypt, store in IndexedDB, ack): {first:.0} ms ({:.2} ms each; goal <= 1000 ms)",
+        first / 1_000.0
+    );
+    let mut total = 1_000;
+    let mut rest_ms = 0.0;
+    while total < 10_000 {
+        rest_ms += receive(&mut messenger, &link, &mut alice, 1_000, total).await;
+        total += 1_000;
+    }
+    console_log!(
+        "wasm receive messages 1,001-10,000: {:.2} ms each (history size does not slow receiving if close to the first figure)",
+        rest_ms / 9_000.0
+    );
+
+    let mut samples = Vec::new();
+    for _ in 0..20 {
+        let start = now_ms();
+        let (last, unreadable) = conversation::messages(&vault, "alice@x.gouv.fr", 50)
+            .await
+            .unwrap();
+        samples.push(now_ms() - start);
+        assert_eq!((last.len(), unreadable), (50, 0));
+        assert!(last[49].text.starts_with("Message 9999 "));
+    }
+    samples.sort_by(f64::total_cmp);
+    console_log!(
+        "wasm open the last 50 of 10,000 messages: median {:.1} ms, max {:.1} ms (goal <= 50 ms)",
+        samples[samples.len() / 2],
+        samples[samples.len() - 1]
+    );
+    let start = now_ms();
+    let (list, _) = conversation::conversations(&vault).await.unwrap();
+    console_log!(
+        "wasm conversation list: {:.1} ms ({} conversation, {} unread)",
+        now_ms() - start,
+        list.len(),
+        list[0].unread
+    );
+    drop(messenger);
+    drop(vault);
+
+    let start = now_ms();
+    let reopened = Vault::new(IndexedDbStore::open(name).await.unwrap());
+    let identity = unlock(&reopened, "correct horse battery staple")
+        .await
+        .unwrap();
+    let unlocked = now_ms() - start;
+    let (last, _) = conversation::messages(&reopened, "alice@x.gouv.fr", 50)
+        .await
+        .unwrap();
+    let shown = now_ms() - start;
+    assert_eq!(identity.profile.handle, "bob@x.gouv.fr");
+    assert_eq!(last.len(), 50);
+    console_log!(
+        "wasm unlock with 10,000 messages stored (Argon2id 64 MiB, t=3): {unlocked:.0} ms; with the last 50 messages read: {shown:.0} ms (goal <= 1500 ms)"
+    );
+    reopened.erase().await.unwrap();
+}
