@@ -257,3 +257,55 @@ async fn one_time_prekeys_are_refilled_when_the_relay_runs_low() {
         .unwrap();
     assert_eq!(texts(&receive(&mut bob, 1).await), ["avec une clé neuve"]);
 }
+
+#[tokio::test]
+async fn the_signed_prekey_rotates_after_a_week_and_new_sessions_use_it() {
+    let data = tempfile::tempdir().unwrap();
+    let relay = Relay::start(Settings::ephemeral(data.path().to_path_buf()))
+        .await
+        .unwrap();
+    let (alice_vault, bob_vault) = (
+        Vault::new(MemoryStore::new()),
+        Vault::new(MemoryStore::new()),
+    );
+    let mut bob = member(&bob_vault, &relay, data.path(), "bob@x.gouv.fr").await;
+    let db = rusqlite::Connection::open(data.path().join("relay.sqlite3")).unwrap();
+    let published = |table: &str| -> i64 {
+        db.query_row(&format!("SELECT id FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    };
+    let (spk, kem) = (
+        published("signed_prekeys"),
+        published("kem_last_resort_prekeys"),
+    );
+    assert_eq!(Some(spk as u32), bob.signed_prekey_id());
+
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    assert!(!bob.rotate_signed_prekey_if_due(now).await.unwrap());
+    let week_later = now + 8 * 24 * 3600 * 1000;
+    assert!(bob.rotate_signed_prekey_if_due(week_later).await.unwrap());
+    // Both the signed X25519 prekey and the last-resort ML-KEM key changed on the relay.
+    assert_ne!(published("signed_prekeys"), spk);
+    assert_ne!(published("kem_last_resort_prekeys"), kem);
+    assert_eq!(
+        Some(published("signed_prekeys") as u32),
+        bob.signed_prekey_id()
+    );
+    assert!(!bob.rotate_signed_prekey_if_due(week_later).await.unwrap());
+
+    // The rotated keys were saved: after a reload, a newcomer's session opens.
+    drop(bob);
+    let identity = unlock(&bob_vault, "phrase").await.unwrap();
+    let mut bob = Messenger::connect(&bob_vault, identity, &NativeTransport)
+        .await
+        .unwrap();
+    let mut alice = member(&alice_vault, &relay, data.path(), "alice@x.gouv.fr").await;
+    alice
+        .send_text("bob@x.gouv.fr", "après la rotation")
+        .await
+        .unwrap();
+    assert_eq!(texts(&receive(&mut bob, 1).await), ["après la rotation"]);
+}
