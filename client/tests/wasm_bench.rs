@@ -5,7 +5,7 @@
 //! ESTAFETTE_BENCH=1 CHROMEDRIVER=/usr/bin/chromedriver \
 //!   CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 //!   WASM_BINDGEN_TEST_TIMEOUT=600 \
-//!   cargo test -p estafette-client --release --target wasm32-unknown-unknown --test wasm_bench
+//!   cargo test -p estafette-client --release --target wasm32-unknown-unknown --test wasm_bench -- --nocapture
 //! ```
 #![cfg(target_arch = "wasm32")]
 #![allow(

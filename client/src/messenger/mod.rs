@@ -3,18 +3,20 @@
 //! exactly-once storage, and acknowledgement only after storing.
 
 mod directory;
+mod inbound;
 mod receipts;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use estafette_crypto::{
-    AccountPublicKey, DeviceCertificate, KemPreKeyPublic, KemPublicKey, MessageKind,
-    OneTimePreKeyPublic, PreKeyBundle, Session, SignedPreKeyPublic, X25519PublicKey,
+    AccountPublicKey, DeviceCertificate, KemPreKeyPublic, KemPublicKey, OneTimePreKeyPublic,
+    PreKeyBundle, Session, SignedPreKeyPublic, X25519PublicKey,
 };
 use estafette_wire::{
-    AccountInfo, Bundle, ChallengeAnswer, ClientFrame, Delivery, DeviceId, Envelope, ErrorCode,
-    Hello, Send, ServerFrame, StaleAccount, WIRE_VERSION,
+    AccountInfo, Bundle, ChallengeAnswer, ClientFrame, DeviceId, Envelope, ErrorCode, Hello, Send,
+    ServerFrame, StaleAccount, WIRE_VERSION,
 };
+use futures::FutureExt;
 use minicbor::{Decode, Encode};
 use thiserror::Error;
 
@@ -26,6 +28,9 @@ use crate::store::{RecordStore, Scan, StoreError, Table, Vault, Write};
 use crate::transport::{Link, LinkError, Transport, origin_of};
 pub use directory::{DeviceSummary, DirectoryEntry};
 use receipts::MAX_RECEIPT_IDS;
+
+/// Deliveries stored in one write at most (the relay keeps 64 in flight).
+const MAX_DELIVERY_BATCH: usize = 64;
 
 /// Sends retried after `StaleDevices` before giving up.
 const MAX_STALE_RETRIES: usize = 3;
@@ -1010,7 +1015,32 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
     /// Handles one frame (to completion: do not cancel); returns what happened.
     pub async fn handle_frame(&mut self, frame: ServerFrame) -> Result<Vec<Event>, MessengerError> {
         match frame {
-            ServerFrame::Deliver(delivery) => self.receive(delivery).await,
+            ServerFrame::Deliver(delivery) => {
+                // Deliveries already waiting are handled together: one read and
+                // one write of the store for the lot.
+                let mut batch = vec![delivery];
+                while batch.len() < MAX_DELIVERY_BATCH
+                    && matches!(self.inbox.front(), Some(ServerFrame::Deliver(_)))
+                {
+                    if let Some(ServerFrame::Deliver(next)) = self.inbox.pop_front() {
+                        batch.push(next);
+                    }
+                }
+                while batch.len() < MAX_DELIVERY_BATCH && self.inbox.is_empty() {
+                    let Some(link) = self.link.as_mut() else {
+                        break;
+                    };
+                    let Some(Ok(bytes)) = link.recv().now_or_never() else {
+                        break;
+                    };
+                    match ServerFrame::decode(&bytes) {
+                        Ok(ServerFrame::Deliver(next)) => batch.push(next),
+                        Ok(other) => self.inbox.push_back(other),
+                        Err(_) => return Err(MessengerError::Protocol),
+                    }
+                }
+                self.receive(batch).await
+            }
             ServerFrame::PreKeysLow {
                 one_time_prekeys,
                 kem_one_time_prekeys,
@@ -1144,170 +1174,6 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
             .send(ClientFrame::Ack(delivery_id).encode())
             .await
             .map_err(Into::into)
-    }
-
-    async fn receive(&mut self, delivery: Delivery) -> Result<Vec<Event>, MessengerError> {
-        // Stored before but not acknowledged (crash, lost link): acknowledge only.
-        if self
-            .vault
-            .get(Table::Messages, &keys::delivery(delivery.delivery_id))
-            .await?
-            .is_some()
-        {
-            self.ack(delivery.delivery_id).await?;
-            return Ok(Vec::new());
-        }
-        let events = match self.open(&delivery).await {
-            Ok(events) => events,
-            Err(Refusal::Reject(reason)) => {
-                // Not displayed, reported; acknowledged so it does not come back forever.
-                vec![Event::Rejected {
-                    sender: delivery.sender.clone(),
-                    reason,
-                }]
-            }
-            // Not acknowledged: the relay delivers it again after reconnection.
-            Err(Refusal::Fail(error)) => return Err(error),
-        };
-        self.ack(delivery.delivery_id).await?;
-        Ok(events)
-    }
-
-    /// Decrypts and stores one delivery.
-    async fn open(&mut self, delivery: &Delivery) -> Result<Vec<Event>, Refusal> {
-        let sender = delivery.sender.clone();
-        let device = delivery.sender_device;
-        let existing = self.session(&sender, &device).await?;
-        let mut writes = Vec::new();
-        let mut record = existing.unwrap_or_default();
-        let mut consumed_prekeys = None;
-        let plaintext = match (
-            MessageKind::of(&delivery.payload),
-            record.decrypt(&delivery.payload),
-        ) {
-            (_, Some(plaintext)) => plaintext,
-            (Some(MessageKind::PreKey), None) => {
-                let mut prekeys = self.identity.prekeys.clone();
-                let (session, plaintext) =
-                    Session::respond(&self.identity.device, &mut prekeys, &delivery.payload)
-                        .map_err(|e| Refusal::Reject(e.to_string()))?;
-                if session.remote_certificate().device_id().0 != device.0 {
-                    return Err(Refusal::Reject(
-                        "the certificate names another device".into(),
-                    ));
-                }
-                self.check_sender_key(&sender, session.remote_certificate())
-                    .await?;
-                writes.push(
-                    self.vault
-                        .seal(Table::Account, b"prekeys", &prekeys.to_bytes())?,
-                );
-                consumed_prekeys = Some(prekeys);
-                record.promote_new(session);
-                plaintext
-            }
-            (Some(MessageKind::Ratchet), None) => {
-                return Err(Refusal::Reject(
-                    "no session of this device opens the message".into(),
-                ));
-            }
-            (None, None) => return Err(Refusal::Reject("the message type is unknown".into())),
-        };
-        let content = Content::decode(&plaintext)
-            .ok_or_else(|| Refusal::Reject("the content does not decode".into()))?;
-        if content.sender != sender || content.sender_device != device.0 {
-            return Err(Refusal::Reject("the content names another sender".into()));
-        }
-        writes.push(self.vault.seal(
-            Table::Sessions,
-            &keys::session(&sender, &device.0),
-            &record.encode(),
-        )?);
-        writes.push(self.vault.seal(
-            Table::Messages,
-            &keys::delivery(delivery.delivery_id),
-            &[],
-        )?);
-        let from_me = sender == self.handle();
-        let mut events = Vec::new();
-        let mut after = Vec::new();
-        match &content.body {
-            Body::Text(text) => {
-                let seen = self
-                    .vault
-                    .get(Table::Messages, &keys::seen(&content.id))
-                    .await?;
-                if seen.is_none() && text.len() <= MAX_TEXT_BYTES {
-                    let conversation = if from_me {
-                        content.conversation.clone()
-                    } else {
-                        sender.clone()
-                    };
-                    let message = StoredMessage {
-                        id: content.id,
-                        conversation,
-                        sender: sender.clone(),
-                        sent_at_ms: content.sent_at_ms,
-                        text: text.clone(),
-                        state: if from_me {
-                            DeliveryState::Sent
-                        } else {
-                            DeliveryState::Received
-                        },
-                    };
-                    writes.extend(self.message_writes(&message)?);
-                    let (summary, write) = self.touch_conversation(&message, !from_me).await?;
-                    writes.push(write);
-                    if !from_me {
-                        // Owed to the sender; sent in batches when the link is idle.
-                        writes.push(self.vault.seal(
-                            Table::Outbox,
-                            &keys::receipt(receipts::DELIVERED, &sender, &content.id),
-                            &[],
-                        )?);
-                    }
-                    events.push(Event::MessageAdded(message));
-                    events.push(Event::ConversationUpdated(summary));
-                }
-            }
-            Body::Delivered(ids) | Body::Read(ids) if !from_me => {
-                let state = if matches!(content.body, Body::Read(_)) {
-                    DeliveryState::Read
-                } else {
-                    DeliveryState::Delivered
-                };
-                after = ids.iter().map(|id| (id.0, state)).collect();
-            }
-            Body::Read(ids) => {
-                // Read on another of our devices: clear those unread here too.
-                if let Some((summary, write)) =
-                    self.read_elsewhere(&content.conversation, ids).await?
-                {
-                    writes.push(write);
-                    events.push(Event::ConversationUpdated(summary));
-                }
-            }
-            Body::Delivered(_) => {}
-            Body::Typing(typing) => {
-                if !from_me {
-                    events.push(Event::Typing {
-                        conversation: sender.clone(),
-                        typing: *typing,
-                    });
-                }
-            }
-        }
-        self.vault.write(writes).await?;
-        if let Some(prekeys) = consumed_prekeys {
-            self.identity.prekeys = prekeys;
-        }
-        // Receipts move our own messages forward, and only those sent to their sender.
-        for (id, state) in after.into_iter().take(MAX_RECEIPT_IDS) {
-            if let Some(message) = self.advance(&id, state, Some(&sender)).await? {
-                events.push(Event::MessageUpdated(message));
-            }
-        }
-        Ok(events)
     }
 
     /// The sender's certificate must carry the key trusted for its handle.

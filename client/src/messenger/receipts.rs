@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 
 use crate::content::{Body, ByteId, Content, MessageId};
-use crate::conversation::Conversation;
 use crate::store::{RecordStore, Scan, Table, Write};
 use crate::transport::Link;
 
@@ -51,35 +50,6 @@ impl<S: RecordStore, L: Link> Messenger<'_, S, L> {
         self.pending_events
             .push(Event::ConversationUpdated(summary));
         Ok(())
-    }
-
-    /// Another of our devices read these messages of `conversation`.
-    pub(super) async fn read_elsewhere(
-        &mut self,
-        conversation: &str,
-        ids: &[ByteId],
-    ) -> Result<Option<(Conversation, Write)>, MessengerError> {
-        let Some(mut summary) = crate::conversation::conversation(self.vault, conversation).await?
-        else {
-            return Ok(None);
-        };
-        let before = summary.unread_ids.len();
-        summary.unread_ids.retain(|id| !ids.contains(id));
-        let cleared = before - summary.unread_ids.len();
-        if cleared == 0 {
-            return Ok(None);
-        }
-        summary.unread = if summary.unread_ids.is_empty() {
-            0
-        } else {
-            summary.unread.saturating_sub(cleared as u32)
-        };
-        let write = self.vault.seal(
-            Table::Conversations,
-            conversation.as_bytes(),
-            &summary.encode(),
-        )?;
-        Ok(Some((summary, write)))
     }
 
     /// Sends the receipts owed, one message per contact and kind. A contact

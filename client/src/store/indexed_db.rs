@@ -77,6 +77,31 @@ impl RecordStore for IndexedDbStore {
         value.map(|v| to_bytes(table, key, v)).transpose()
     }
 
+    async fn get_many(
+        &self,
+        table: Table,
+        keys: &[Vec<u8>],
+    ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let tx = self.transaction(&[table.name()], TransactionMode::ReadOnly)?;
+        let store = tx.store(table.name()).map_err(backend)?;
+        // Every request is issued before any is awaited: one round of the
+        // event loop for the lot instead of one per key.
+        let found = futures::future::join_all(keys.iter().map(|key| store.get(bytes(key)))).await;
+        tx.done().await.map_err(backend)?;
+        keys.iter()
+            .zip(found)
+            .map(|(key, value)| {
+                value
+                    .map_err(backend)?
+                    .map(|v| to_bytes(table, key, v))
+                    .transpose()
+            })
+            .collect()
+    }
+
     async fn scan(&self, table: Table, scan: Scan) -> Result<Vec<Record>, StoreError> {
         let range = match (scan.prefix.is_empty(), prefix_end(&scan.prefix)) {
             (true, _) => None,
@@ -123,18 +148,34 @@ impl RecordStore for IndexedDbStore {
             return Ok(());
         }
         let tx = self.transaction(&names, TransactionMode::ReadWrite)?;
-        for write in &writes {
-            match write {
-                Write::Put { table, key, value } => {
+        // Runs of puts to one table are issued together (`put_all` waits only
+        // for the last); IndexedDB applies requests in the order issued. The
+        // sort is stable, so writes to one table keep their order.
+        let mut writes = writes;
+        writes.sort_by_key(|w| match w {
+            Write::Put { table, .. } | Write::Delete { table, .. } => *table,
+        });
+        let mut rest = writes.as_slice();
+        while let Some(first) = rest.first() {
+            match first {
+                Write::Put { table, .. } => {
+                    let run = rest
+                        .iter()
+                        .take_while(|w| matches!(w, Write::Put { table: t, .. } if t == table))
+                        .count();
+                    let (puts, after) = rest.split_at(run);
                     let store = tx.store(table.name()).map_err(backend)?;
-                    store
-                        .put(&bytes(value), Some(&bytes(key)))
-                        .await
-                        .map_err(backend)?;
+                    let pairs = puts.iter().filter_map(|w| match w {
+                        Write::Put { key, value, .. } => Some((bytes(value), Some(bytes(key)))),
+                        Write::Delete { .. } => None,
+                    });
+                    store.put_all(pairs).await.map_err(backend)?;
+                    rest = after;
                 }
                 Write::Delete { table, key } => {
                     let store = tx.store(table.name()).map_err(backend)?;
                     store.delete(bytes(key)).await.map_err(backend)?;
+                    rest = rest.get(1..).unwrap_or_default();
                 }
             }
         }

@@ -165,6 +165,21 @@ pub trait RecordStore {
         table: Table,
         key: &[u8],
     ) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>>;
+    /// The values at `keys`, in order, read together (one transaction in
+    /// the browser).
+    fn get_many(
+        &self,
+        table: Table,
+        keys: &[Vec<u8>],
+    ) -> impl Future<Output = Result<Vec<Option<Vec<u8>>>, StoreError>> {
+        async move {
+            let mut values = Vec::with_capacity(keys.len());
+            for key in keys {
+                values.push(self.get(table, key).await?);
+            }
+            Ok(values)
+        }
+    }
     /// Records matching `scan`, in key order (or reverse).
     fn scan(
         &self,

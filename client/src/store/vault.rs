@@ -172,6 +172,23 @@ impl<S: RecordStore> Vault<S> {
         }
     }
 
+    /// Opens several records read together; one that does not open is an
+    /// [`StoreError::Unreadable`] error, and stays stored.
+    pub async fn get_many(
+        &self,
+        table: Table,
+        keys: &[Vec<u8>],
+    ) -> Result<Vec<Option<Zeroizing<Vec<u8>>>>, StoreError> {
+        if !self.is_unlocked() {
+            return Err(StoreError::Locked);
+        }
+        let sealed = self.store.get_many(table, keys).await?;
+        keys.iter()
+            .zip(sealed)
+            .map(|(key, value)| value.map(|v| self.open(table, key, &v)).transpose())
+            .collect()
+    }
+
     /// Opens the records of a scan; those that do not open are returned apart.
     #[allow(clippy::type_complexity)]
     pub async fn scan(

@@ -43,6 +43,23 @@ pub async fn records_round_trip_and_scan_in_key_order(store: &impl RecordStore) 
         Some(b"b".to_vec())
     );
     assert_eq!(store.get(Table::Messages, b"nope").await.unwrap(), None);
+    // Several keys read together come back in the order asked, absent ones as None.
+    let keys = [
+        b"conv2/0001".to_vec(),
+        b"nope".to_vec(),
+        b"conv1/0001".to_vec(),
+    ];
+    assert_eq!(
+        store.get_many(Table::Messages, &keys).await.unwrap(),
+        [Some(b"x".to_vec()), None, Some(b"a".to_vec())]
+    );
+    assert!(
+        store
+            .get_many(Table::Messages, &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let values =
         |rows: Vec<(Vec<u8>, Vec<u8>)>| rows.into_iter().map(|(_, v)| v).collect::<Vec<_>>();
     let all = store
