@@ -1,37 +1,209 @@
 //! The Estafette web app: Leptos, rendered in the browser.
 
+mod auto_lock;
+mod chat;
 mod components;
+mod engine;
+#[cfg(target_arch = "wasm32")]
+mod format;
 pub mod i18n;
 mod pages;
+pub mod passphrase;
 mod relay;
+pub mod route;
+mod session;
+pub mod text;
+#[cfg(target_arch = "wasm32")]
+mod transport;
+#[cfg(target_arch = "wasm32")]
+mod wipe;
+#[cfg(not(target_arch = "wasm32"))]
+mod wipe {
+    //! Natively there is no browser storage.
+    pub async fn database_exists(_name: &str) -> bool {
+        false
+    }
+    pub async fn wipe_browser_storage() {}
+}
+#[cfg(not(target_arch = "wasm32"))]
+mod format {
+    //! Natively (unit tests) dates are not shown.
+    use crate::i18n::Locale;
+    pub fn time(_: u64, _: Locale) -> String {
+        String::new()
+    }
+    pub fn day(ms: u64) -> (u32, u32, u32) {
+        (0, 0, (ms / 86_400_000) as u32)
+    }
+    pub fn day_label(_: u64, _: Locale) -> String {
+        String::new()
+    }
+    pub fn short_when(_: u64, _: Locale) -> String {
+        String::new()
+    }
+    pub fn full(_: u64, _: Locale) -> String {
+        String::new()
+    }
+    pub fn iso(_: u64) -> String {
+        String::new()
+    }
+}
 
 use leptos::prelude::*;
 
-use components::{ConnectionIndicator, LanguageSwitch};
+use components::{ConnectionIndicator, LanguageSwitch, LiveRegion};
 use i18n::{I18n, Key, use_i18n};
-use pages::Home;
+use pages::{Home, JoinPage, Loading, Onboarding, Stopped, UnlockPage, Workspace};
+use relay::RelayLink;
+use route::{Route, Router, use_router};
+use session::{LockReason, Phase, Session, use_session};
 
-/// The whole app: header with connection state and language, then the page.
+/// The screen for the current phase and address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Screen {
+    Loading,
+    Home,
+    Join(String),
+    Unlock { reason: LockReason, join_link: bool },
+    Onboarding,
+    Workspace,
+    Stopped(estafette_client::UserMessage),
+}
+
+/// The whole app: header, then the screen for where this browser stands.
 #[component]
 pub fn App() -> impl IntoView {
     provide_context(I18n::new());
-    provide_context(relay::use_relay_connection());
+    let relay = RelayLink::new();
+    provide_context(relay);
+    provide_context(Router::new());
+    provide_context(Session::new(relay));
     let i18n = use_i18n();
+    let router = use_router();
+    let session = use_session();
+    auto_lock::install(session);
+
+    let screen = Memo::new(move |_| {
+        let route = router.route();
+        match session.phase.get() {
+            Phase::Loading => Screen::Loading,
+            Phase::Stopped(message) => Screen::Stopped(message),
+            Phase::NoAccount => match route {
+                Route::Join(token) => Screen::Join(token),
+                _ => Screen::Home,
+            },
+            Phase::Locked { reason } => Screen::Unlock {
+                reason,
+                join_link: matches!(route, Route::Join(_)),
+            },
+            Phase::Unlocked if session.onboarding.get() => Screen::Onboarding,
+            Phase::Unlocked => Screen::Workspace,
+        }
+    });
+    let unlocked = move || screen.get() == Screen::Workspace;
+
+    // Move focus to the new screen's main control or heading, for keyboard
+    // and screen-reader users.
+    Effect::new(move |_| {
+        screen.track();
+        router.route();
+        request_animation_frame(focus_screen);
+    });
+    // The first usable screen: a mark the load benchmark (e2e) reads.
+    Effect::new(move |marked: Option<bool>| {
+        let ready = screen.get() != Screen::Loading;
+        if ready && marked != Some(true) {
+            request_animation_frame(|| {
+                if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+                    let _ = performance.mark("estafette-interactive");
+                }
+            });
+        }
+        ready || marked == Some(true)
+    });
+
     view! {
-        <a class="skip-link" href="#main">{move || i18n.t(Key::AppSkipToContent)}</a>
+        <a class="skip-link" href="#main" on:click=move |ev| {
+            ev.prevent_default();
+            focus_screen();
+        }>{move || i18n.t(Key::AppSkipToContent)}</a>
         <header class="app-header">
-            <div class="brand">
+            <a class="brand" href="#/" aria-label=move || i18n.t(Key::AppHomeLink)>
                 <img class="brand-mark" src="/icon.svg" alt="" width="32" height="32" />
                 <span class="brand-name">{move || i18n.t(Key::AppName)}</span>
-            </div>
+            </a>
             <div class="header-tools">
                 <ConnectionIndicator />
+                <Show when=unlocked>
+                    <a
+                        class="icon-button"
+                        href="#/settings"
+                        data-testid="settings-link"
+                        aria-current=move || (router.route() == Route::Settings).then_some("page")
+                    >
+                        <svg viewBox="0 0 24 24" aria-hidden="true" class="icon">
+                            <path d="M12 15.5a3.5 3.5 0 1 0 0-7 3.5 3.5 0 0 0 0 7Zm7.4-2.5.1-1-.1-1 2.1-1.6-2-3.5-2.5 1a7 7 0 0 0-1.7-1L15 3h-4l-.4 2.6a7 7 0 0 0-1.7 1l-2.5-1-2 3.5L6.5 11l-.1 1 .1 1-2.1 1.6 2 3.5 2.5-1c.5.4 1.1.7 1.7 1L11 21h4l.4-2.6c.6-.3 1.2-.6 1.7-1l2.5 1 2-3.5Z" />
+                        </svg>
+                        <span class="icon-button-text">{move || i18n.t(Key::SettingsTitle)}</span>
+                    </a>
+                    <button
+                        type="button"
+                        class="icon-button"
+                        data-testid="lock"
+                        on:click=move |_| session.lock(LockReason::Manual)
+                    >
+                        <svg viewBox="0 0 24 24" aria-hidden="true" class="icon">
+                            <path d="M7 10V7a5 5 0 0 1 10 0v3h1.5c.8 0 1.5.7 1.5 1.5v8c0 .8-.7 1.5-1.5 1.5h-13C4.7 21 4 20.3 4 19.5v-8c0-.8.7-1.5 1.5-1.5H7Zm2 0h6V7a3 3 0 0 0-6 0v3Z" />
+                        </svg>
+                        <span class="icon-button-text">{move || i18n.t(Key::LockButton)}</span>
+                    </button>
+                </Show>
                 <LanguageSwitch />
             </div>
         </header>
-        <main id="main" tabindex="-1">
-            <Home />
+        <main id="main" tabindex="-1" class:main-workspace=unlocked>
+            {move || match screen.get() {
+                Screen::Loading => view! { <Loading /> }.into_any(),
+                Screen::Home => view! { <Home /> }.into_any(),
+                Screen::Join(token) => view! { <JoinPage token /> }.into_any(),
+                Screen::Unlock { reason, join_link } => {
+                    view! { <UnlockPage reason join_link /> }.into_any()
+                }
+                Screen::Onboarding => view! { <Onboarding /> }.into_any(),
+                Screen::Workspace => view! { <Workspace /> }.into_any(),
+                Screen::Stopped(message) => view! { <Stopped message /> }.into_any(),
+            }}
         </main>
-        <footer class="app-footer">{move || i18n.t(Key::FooterHosted)}</footer>
+        <LiveRegion />
+        <Show when=move || !unlocked()>
+            <footer class="app-footer">{move || i18n.t(Key::FooterHosted)}</footer>
+        </Show>
+    }
+}
+
+/// Moves focus once the component calling this is in the DOM (for steps
+/// inside one screen; screen and address changes do it themselves).
+pub(crate) fn focus_after_render() {
+    request_animation_frame(focus_screen);
+}
+
+/// Focuses the element marked `data-autofocus`, else the screen's heading.
+fn focus_screen() {
+    use wasm_bindgen::JsCast;
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let target = document
+        .query_selector("main [data-autofocus]")
+        .ok()
+        .flatten()
+        .or_else(|| {
+            document
+                .query_selector("main .pane h2, main h1")
+                .ok()
+                .flatten()
+        });
+    if let Some(element) = target.and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+        let _ = element.focus();
     }
 }

@@ -1,5 +1,5 @@
 // Starts the real relay binary serving the release build, on a free loopback port.
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, existsSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -85,5 +85,22 @@ export class RelayProcess {
 
   output(): string {
     return this.log;
+  }
+
+  /**
+   * Invites someone the way an administrator does (`estafette-relay invite`,
+   * which works while `serve` runs) and returns the printed join URL.
+   */
+  async invite(handle: string, name: string): Promise<string> {
+    const stdout = await new Promise<string>((ok, fail) =>
+      execFile(
+        relayBinary,
+        ["invite", "--data-dir", this.dataDir, "--handle", handle, "--name", name, "--site-url", this.origin],
+        (error, out, err) => (error ? fail(new Error(`invite failed: ${err}`)) : ok(out)),
+      ),
+    );
+    const url = stdout.trim().split("\n").pop() ?? "";
+    if (!url.startsWith(`${this.origin}/#/join/`)) throw new Error(`unexpected invite output: ${stdout}`);
+    return url;
   }
 }

@@ -1,5 +1,15 @@
+mod avatar;
 mod connection_indicator;
+mod erase_account;
 mod language_switch;
+mod live_region;
+mod message_text;
+mod ticks;
 
+pub use avatar::Avatar;
 pub use connection_indicator::ConnectionIndicator;
+pub use erase_account::EraseAccount;
 pub use language_switch::LanguageSwitch;
+pub use live_region::LiveRegion;
+pub use message_text::MessageText;
+pub use ticks::Ticks;

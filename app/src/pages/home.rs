@@ -1,14 +1,21 @@
 use leptos::prelude::*;
 
 use crate::i18n::{Key, use_i18n};
+use crate::session::use_session;
 
 /// The landing page for someone who is not signed in yet.
 #[component]
 pub fn Home() -> impl IntoView {
     let i18n = use_i18n();
+    let session = use_session();
     view! {
+        <Show when=move || session.erased.get()>
+            <div class="notice success" role="status" data-testid="erased-notice">
+                {move || i18n.t(Key::EraseDone)}
+            </div>
+        </Show>
         <section class="hero" aria-labelledby="home-title">
-            <h1 id="home-title">{move || i18n.t(Key::HomeTitle)}</h1>
+            <h1 id="home-title" tabindex="-1">{move || i18n.t(Key::HomeTitle)}</h1>
             <p class="tagline">{move || i18n.t(Key::AppTagline)}</p>
             <p>{move || i18n.t(Key::HomeIntro)}</p>
         </section>

@@ -1,3 +1,16 @@
+mod chat;
 mod home;
+mod join;
+mod new_conversation;
+mod onboarding;
+mod settings;
+mod status;
+mod unlock;
+mod workspace;
 
 pub use home::Home;
+pub use join::JoinPage;
+pub use onboarding::Onboarding;
+pub use status::{Loading, Stopped};
+pub use unlock::UnlockPage;
+pub use workspace::Workspace;

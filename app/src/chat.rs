@@ -1,0 +1,256 @@
+//! The unlocked session's conversations and messages as signals, fed by the
+//! engine's events. Everything here is plaintext: `clear` on lock.
+
+use std::rc::Rc;
+
+use estafette_client::UserMessage;
+use estafette_client::store::Vault;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::engine::{Conversation, DeviceSummary, DirectoryEntry, Event, MessageView};
+use crate::session::Store;
+
+/// How many messages a conversation loads when opened.
+pub const HISTORY_LIMIT: u32 = 500;
+/// A typing notice without renewal expires after this long.
+pub const TYPING_EXPIRY_MS: f64 = 6_000.0;
+
+/// A message from someone else, to announce to screen readers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arrival {
+    /// Sender's name.
+    pub from: String,
+    /// Text.
+    pub text: String,
+}
+
+/// Signals of the unlocked session.
+#[derive(Clone, Copy)]
+pub struct Chat {
+    /// Conversations, most recent first.
+    pub conversations: RwSignal<Vec<Conversation>>,
+    /// The conversation on screen.
+    pub open: RwSignal<Option<String>>,
+    /// Its messages, oldest first.
+    pub messages: RwSignal<Vec<MessageView>>,
+    /// Records of it that could not be read.
+    pub unreadable: RwSignal<usize>,
+    /// Who is typing, until when (ms since epoch).
+    pub typing: RwSignal<Vec<(String, f64)>>,
+    /// The last directory answer.
+    pub search: RwSignal<Option<(String, Vec<DirectoryEntry>)>>,
+    /// A conversation being started (directory lookup in flight).
+    pub starting: RwSignal<Option<String>>,
+    /// This account's devices.
+    pub devices: RwSignal<Option<Vec<DeviceSummary>>>,
+    /// The last error to show.
+    pub failure: RwSignal<Option<UserMessage>>,
+    /// The last message from someone else (live region).
+    pub arrival: RwSignal<Option<Arrival>>,
+    /// Contacts whose identity changed and is not acknowledged yet.
+    pub identity_changed: RwSignal<Vec<String>>,
+}
+
+impl Chat {
+    /// Empty state.
+    pub fn new() -> Self {
+        Self {
+            conversations: RwSignal::new(Vec::new()),
+            open: RwSignal::new(None),
+            messages: RwSignal::new(Vec::new()),
+            unreadable: RwSignal::new(0),
+            typing: RwSignal::new(Vec::new()),
+            search: RwSignal::new(None),
+            starting: RwSignal::new(None),
+            devices: RwSignal::new(None),
+            failure: RwSignal::new(None),
+            arrival: RwSignal::new(None),
+            identity_changed: RwSignal::new(Vec::new()),
+        }
+    }
+
+    /// Forgets every conversation and message (lock, erase).
+    pub fn clear(&self) {
+        self.conversations.set(Vec::new());
+        self.open.set(None);
+        self.messages.set(Vec::new());
+        self.unreadable.set(0);
+        self.typing.set(Vec::new());
+        self.search.set(None);
+        self.starting.set(None);
+        self.devices.set(None);
+        self.failure.set(None);
+        self.arrival.set(None);
+        self.identity_changed.set(Vec::new());
+    }
+
+    /// The display name of a handle, from the conversation list.
+    pub fn name_of(&self, handle: &str) -> String {
+        self.conversations.with(|list| {
+            list.iter()
+                .find(|c| c.handle == handle)
+                .map(|c| c.name.clone())
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| handle.to_owned())
+        })
+    }
+
+    /// Whether `handle` is typing now.
+    pub fn is_typing(&self, handle: &str) -> bool {
+        let now = js_sys::Date::now();
+        self.typing
+            .with(|t| t.iter().any(|(h, until)| h == handle && *until > now))
+    }
+
+    /// Whether `handle`'s new identity waits for acknowledgement.
+    pub fn identity_pending(&self, handle: &str) -> bool {
+        self.identity_changed
+            .with(|list| list.iter().any(|h| h == handle))
+    }
+
+    /// Reads the conversation list from the store.
+    pub fn load_conversations(&self, vault: Rc<Vault<Store>>) {
+        let chat = *self;
+        spawn_local(async move {
+            if let Ok(list) = crate::engine::conversations(&vault).await {
+                chat.identity_changed.set(
+                    list.iter()
+                        .filter(|c| c.identity_changed)
+                        .map(|c| c.handle.clone())
+                        .collect(),
+                );
+                chat.conversations.update(|current| {
+                    // Events may have arrived while reading: they are newer.
+                    for conversation in list {
+                        if !current.iter().any(|c| c.handle == conversation.handle) {
+                            current.push(conversation);
+                        }
+                    }
+                    sort(current);
+                });
+            }
+        });
+    }
+
+    /// Shows a conversation and loads its history.
+    pub fn open_conversation(&self, vault: Rc<Vault<Store>>, handle: String) {
+        if self.open.get_untracked().as_deref() == Some(handle.as_str()) {
+            return;
+        }
+        self.open.set(Some(handle.clone()));
+        self.messages.set(Vec::new());
+        self.unreadable.set(0);
+        let chat = *self;
+        spawn_local(async move {
+            if let Ok((history, unreadable)) =
+                crate::engine::messages(&vault, &handle, HISTORY_LIMIT).await
+            {
+                if chat.open.get_untracked().as_deref() != Some(handle.as_str()) {
+                    return;
+                }
+                chat.unreadable.set(unreadable);
+                chat.messages.update(|current| {
+                    for message in history {
+                        if !current.iter().any(|m| m.id == message.id) {
+                            current.push(message);
+                        }
+                    }
+                    current.sort_by_key(|m| m.sent_at_ms);
+                });
+            }
+        });
+    }
+
+    /// Applies an engine event.
+    pub fn apply(&self, event: Event, own_handle: &str) {
+        match event {
+            Event::MessageAdded(message) => {
+                if message.sender != own_handle {
+                    self.typing
+                        .update(|t| t.retain(|(h, _)| *h != message.sender));
+                    self.arrival.set(Some(Arrival {
+                        from: self.name_of(&message.sender),
+                        text: message.text.clone(),
+                    }));
+                }
+                if self.open.get_untracked().as_deref() == Some(message.conversation.as_str()) {
+                    self.messages.update(|list| {
+                        if !list.iter().any(|m| m.id == message.id) {
+                            let at = list.partition_point(|m| m.sent_at_ms <= message.sent_at_ms);
+                            list.insert(at, message);
+                        }
+                    });
+                }
+            }
+            Event::MessageUpdated(message) => {
+                self.messages.update(|list| {
+                    if let Some(existing) = list.iter_mut().find(|m| m.id == message.id) {
+                        *existing = message;
+                    }
+                });
+            }
+            Event::ConversationUpdated(conversation) => {
+                if conversation.identity_changed {
+                    self.mark_identity_changed(&conversation.handle);
+                }
+                self.conversations.update(|list| {
+                    list.retain(|c| c.handle != conversation.handle);
+                    list.push(conversation);
+                    sort(list);
+                });
+            }
+            Event::Typing {
+                conversation,
+                typing,
+            } => {
+                self.typing.update(|list| {
+                    list.retain(|(h, _)| *h != conversation);
+                    if typing {
+                        list.push((conversation, js_sys::Date::now() + TYPING_EXPIRY_MS));
+                    }
+                });
+                // Expire it on screen even if no "stopped" notice comes.
+                let typing_signal = self.typing;
+                set_timeout(
+                    move || typing_signal.update(|_| {}),
+                    std::time::Duration::from_millis(TYPING_EXPIRY_MS as u64 + 50),
+                );
+            }
+            Event::IdentityChanged(handle) => self.mark_identity_changed(&handle),
+            Event::SearchResults { query, accounts } => self.search.set(Some((query, accounts))),
+            Event::OwnDevices(devices) => self.devices.set(Some(devices)),
+            Event::Failed(message) => {
+                self.starting.set(None);
+                self.failure.set(Some(message));
+            }
+            // Not displayed; the engine logs it. Connection and Stopped are
+            // handled by the session.
+            Event::Rejected { .. } | Event::Connection(_) | Event::Stopped(_) => {}
+        }
+    }
+
+    fn mark_identity_changed(&self, handle: &str) {
+        self.identity_changed.update(|list| {
+            if !list.iter().any(|h| h == handle) {
+                list.push(handle.to_owned());
+            }
+        });
+    }
+
+    /// The user acknowledged the new identity of `handle`.
+    pub fn identity_acknowledged(&self, handle: &str) {
+        self.identity_changed
+            .update(|list| list.retain(|h| h != handle));
+    }
+}
+
+impl Default for Chat {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn sort(list: &mut [Conversation]) {
+    list.sort_by_key(|c| std::cmp::Reverse(c.last_at_ms));
+}

@@ -1,0 +1,162 @@
+use std::time::Duration;
+
+use leptos::prelude::*;
+
+use crate::components::Avatar;
+use crate::engine::Command;
+use crate::i18n::{Key, fill, use_i18n};
+use crate::route::{Route, use_router};
+use crate::session::use_session;
+
+/// Queries shorter than this are not sent (the relay requires 2).
+const MIN_QUERY_CHARS: usize = 2;
+/// Typing pauses this long before a search is sent.
+const DEBOUNCE: Duration = Duration::from_millis(250);
+
+/// Starts a conversation: search the directory by name or handle.
+#[component]
+pub fn NewConversation() -> impl IntoView {
+    let i18n = use_i18n();
+    let router = use_router();
+    let session = use_session();
+    let chat = session.chat;
+    let query = RwSignal::new(String::new());
+    let own = session
+        .profile
+        .with_untracked(|p| p.as_ref().map(|p| p.handle.clone()).unwrap_or_default());
+
+    let on_input = move |ev: leptos::ev::Event| {
+        let value = event_target_value(&ev);
+        query.set(value.clone());
+        set_timeout(
+            move || {
+                let current = query.get_untracked();
+                if current == value && current.trim().chars().count() >= MIN_QUERY_CHARS {
+                    session.command(Command::Search {
+                        query: current.trim().to_owned(),
+                    });
+                }
+            },
+            DEBOUNCE,
+        );
+    };
+    let own_for_status = own.clone();
+    let answered = move || {
+        let q = query.get();
+        chat.search
+            .get()
+            .filter(|(answered, _)| *answered == q.trim())
+            .map(|(_, accounts)| accounts)
+    };
+    let start = move |handle: String| {
+        chat.failure.set(None);
+        if chat
+            .conversations
+            .with_untracked(|l| l.iter().any(|c| c.handle == handle))
+        {
+            router.navigate(&Route::Chat(handle));
+            return;
+        }
+        chat.starting.set(Some(handle.clone()));
+        session.command(Command::StartConversation { handle });
+    };
+    // The engine answers with the new conversation: open it.
+    Effect::new(move |_| {
+        let Some(handle) = chat.starting.get() else {
+            return;
+        };
+        if chat
+            .conversations
+            .with(|l| l.iter().any(|c| c.handle == handle))
+        {
+            chat.starting.set(None);
+            router.navigate(&Route::Chat(handle));
+        }
+    });
+
+    view! {
+        <div class="pane-page">
+            <header class="pane-head">
+                <a class="back-link" href="#/" aria-label=move || i18n.t(Key::ChatBack)>
+                    <svg viewBox="0 0 24 24" class="icon" aria-hidden="true">
+                        <path d="M15 5l-7 7 7 7" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" />
+                    </svg>
+                </a>
+                <h2 tabindex="-1">{move || i18n.t(Key::NewTitle)}</h2>
+            </header>
+            <div class="pane-body">
+                <form class="form" role="search" on:submit=move |ev| ev.prevent_default()>
+                    <div class="field">
+                        <label for="directory-search">{move || i18n.t(Key::NewSearchLabel)}</label>
+                        <input
+                            id="directory-search"
+                            data-testid="directory-search"
+                            data-autofocus
+                            type="search"
+                            autocomplete="off"
+                            spellcheck="false"
+                            aria-describedby="directory-hint"
+                            prop:value=move || query.get()
+                            on:input=on_input
+                        />
+                        <p class="hint" id="directory-hint">{move || i18n.t(Key::NewSearchHint)}</p>
+                    </div>
+                </form>
+                <div aria-live="polite" class="search-status">
+                    {move || {
+                        let q = query.get();
+                        if q.trim().chars().count() < MIN_QUERY_CHARS {
+                            None
+                        } else {
+                            match answered() {
+                                None => Some(i18n.t(Key::NewSearching).to_owned()),
+                                Some(list) if list.iter().all(|a| a.handle == own_for_status) => {
+                                    Some(fill(i18n.t(Key::NewNoResult), &[("query", q.trim())]))
+                                }
+                                Some(_) => None,
+                            }
+                        }
+                    }}
+                </div>
+                {move || chat.failure.get().map(|message| view! {
+                    <p class="error-text" role="alert" data-testid="new-error">
+                        {super::status::localized(message, i18n.locale())}
+                    </p>
+                })}
+                <ul class="results" data-testid="directory-results">
+                    {move || {
+                        let own = own.clone();
+                        answered()
+                            .unwrap_or_default()
+                            .into_iter()
+                            .filter(|a| a.handle != own)
+                            .map(|account| {
+                                let handle = account.handle.clone();
+                                let busy_handle = account.handle.clone();
+                                let busy = move || chat.starting.get().as_deref() == Some(busy_handle.as_str());
+                                let name = if account.name.is_empty() { account.handle.clone() } else { account.name.clone() };
+                                view! {
+                                    <li>
+                                        <button
+                                            type="button"
+                                            class="result"
+                                            data-testid="directory-result"
+                                            aria-busy=move || busy().then_some("true")
+                                            on:click=move |_| start(handle.clone())
+                                        >
+                                            <Avatar name=name.clone() handle=account.handle.clone() />
+                                            <span class="result-text">
+                                                <span class="result-name">{name.clone()}</span>
+                                                <span class="result-handle">{account.handle.clone()}</span>
+                                            </span>
+                                        </button>
+                                    </li>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </ul>
+            </div>
+        </div>
+    }
+}
