@@ -120,6 +120,10 @@ impl Relay {
         tokio::spawn(housekeeping(shared, shutdown.clone()));
         let app = router(state, settings.site_dir.as_deref());
         let mut stopping = shutdown;
+        // Small frames must not wait for the peer's ACK (Nagle).
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let server = tokio::spawn(async move {
             axum::serve(
                 listener,

@@ -18,15 +18,16 @@ use estafette_wire::{
     ChallengeAnswer, ClientFrame, Delivery, DeviceId, ErrorCode, PreKeyUpload, Register, Send,
     ServerFrame, WIRE_VERSION, Welcome,
 };
+use futures::channel::mpsc;
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::auth::{self, ChallengeBook};
 use crate::metrics::{ErrorLabels, FrameLabels, Metrics};
-use crate::registry::{CONTROL_QUEUE, Control, Registry};
+use crate::registry::{Control, Registry, Signals};
 use crate::store::{
     NewDevice, NewSend, PreKeyStock, RegisterRefusal, SendOutcome, Store, StoreError,
 };
@@ -110,7 +111,7 @@ struct Authed {
     device: DeviceId,
     handle: String,
     certificate: DeviceCertificate,
-    control: mpsc::Receiver<Control>,
+    control: Arc<Signals>,
     /// Highest delivery id sent on this connection.
     sent_up_to: u64,
     in_flight: BTreeSet<u64>,
@@ -134,7 +135,9 @@ enum End {
 
 struct Session {
     shared: Arc<Shared>,
-    tx: mpsc::Sender<Message>,
+    /// To the writer task. A futures channel: it allocates per queued frame,
+    /// not a block of slots per socket up front (idle memory, docs/load.md).
+    tx: std::sync::Mutex<mpsc::Sender<Message>>,
     challenge: [u8; 32],
     origin: String,
     connection: u64,
@@ -175,6 +178,7 @@ where
     metrics.connections_open.inc();
     metrics.connections_total.inc();
     let (tx, rx) = mpsc::channel::<Message>(shared.config.outbound_queue.max(1));
+    let tx = std::sync::Mutex::new(tx);
     let writer = tokio::spawn(write_all(sink, rx));
     let config = shared.config.clone();
     let frame_limit =
@@ -195,14 +199,16 @@ where
         let authenticated = matches!(phase, Phase::Ready(_));
         let control = async {
             match &mut phase {
-                Phase::Ready(authed) => authed.control.recv().await,
+                Phase::Ready(authed) => authed.control.next().await,
                 _ => std::future::pending().await,
             }
         };
         let next = tokio::select! {
             next = stream.next() => next,
             control = control => {
-                match session.on_control(&mut phase, control).await {
+                // Boxed: the handlers' states would otherwise be part of every
+                // idle session's future (about 2 KiB per socket).
+                match Box::pin(session.on_control(&mut phase, control)).await {
                     Ok(()) => continue,
                     Err(end) => break end,
                 }
@@ -246,7 +252,7 @@ where
                 kind: frame.kind(),
             })
             .inc();
-        if let Err(end) = session.on_frame(&mut phase, frame).await {
+        if let Err(end) = Box::pin(session.on_frame(&mut phase, frame)).await {
             break end;
         }
     };
@@ -261,7 +267,7 @@ where
     }
     if let End::Close(code, reason) = end {
         // A full queue means the client is not reading: drop it without ceremony.
-        let _ = session.tx.try_send(Message::Close(Some(CloseFrame {
+        let _ = session.sender().try_send(Message::Close(Some(CloseFrame {
             code,
             reason: reason.into(),
         })));
@@ -272,6 +278,13 @@ where
 }
 
 impl Session {
+    /// The writer's queue; never held across an await.
+    fn sender(&self) -> std::sync::MutexGuard<'_, mpsc::Sender<Message>> {
+        self.tx
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn metrics(&self) -> &Metrics {
         &self.shared.metrics
     }
@@ -285,7 +298,7 @@ impl Session {
                 kind: frame.kind(),
             })
             .inc();
-        self.tx
+        self.sender()
             .try_send(Message::Binary(frame.encode().into()))
             .map_err(|_| End::Close(close_code::TOO_SLOW, "too slow"))
     }
@@ -317,25 +330,24 @@ impl Session {
         )
     }
 
-    async fn on_control(&mut self, phase: &mut Phase, control: Option<Control>) -> Result<(), End> {
+    async fn on_control(&mut self, phase: &mut Phase, control: Control) -> Result<(), End> {
         let Phase::Ready(authed) = phase else {
             return Ok(());
         };
         match control {
-            None => Err(End::Gone),
-            Some(Control::Wake) => {
+            Control::Wake => {
                 authed.more_queued = true;
                 self.pump(authed).await
             }
-            Some(Control::Replaced) => Err(self.fail(
+            Control::Replaced => Err(self.fail(
                 ErrorCode::Replaced,
                 "Another connection of this device replaced this one.",
                 None,
             )),
-            Some(Control::Revoked) => {
+            Control::Revoked => {
                 Err(self.fail(ErrorCode::AccountRevoked, "The account was revoked.", None))
             }
-            Some(Control::PreKeysLow(stock)) => self.send(&ServerFrame::PreKeysLow {
+            Control::PreKeysLow(stock) => self.send(&ServerFrame::PreKeysLow {
                 one_time_prekeys: stock.one_time,
                 kem_one_time_prekeys: stock.kem_one_time,
             }),
@@ -400,7 +412,7 @@ impl Session {
     async fn become_ready(
         &mut self,
         phase: &mut Phase,
-        authed: (Box<Authed>, mpsc::Sender<Control>),
+        authed: (Box<Authed>, Arc<Signals>),
     ) -> Result<(), End> {
         let (mut authed, control_tx) = authed;
         self.shared
@@ -414,10 +426,7 @@ impl Session {
         result
     }
 
-    async fn register(
-        &self,
-        register: Register,
-    ) -> Result<(Box<Authed>, mpsc::Sender<Control>), End> {
+    async fn register(&self, register: Register) -> Result<(Box<Authed>, Arc<Signals>), End> {
         let Register {
             token,
             answer,
@@ -490,7 +499,7 @@ impl Session {
     async fn authenticate(
         &self,
         answer: ChallengeAnswer,
-    ) -> Result<(Box<Authed>, mpsc::Sender<Control>), End> {
+    ) -> Result<(Box<Authed>, Arc<Signals>), End> {
         let certificate = auth::verify_answer(
             &self.shared.challenges,
             &self.challenge,
@@ -534,8 +543,9 @@ impl Session {
         certificate: DeviceCertificate,
         account: estafette_wire::AccountInfo,
         stock: PreKeyStock,
-    ) -> Result<(Box<Authed>, mpsc::Sender<Control>), End> {
-        let (control_tx, control) = mpsc::channel(CONTROL_QUEUE);
+    ) -> Result<(Box<Authed>, Arc<Signals>), End> {
+        let control = Arc::new(Signals::default());
+        let control_tx = control.clone();
         let authed = Authed {
             device: auth::device_id(&certificate),
             handle: account.handle.clone(),
@@ -797,7 +807,7 @@ impl Session {
 }
 
 async fn write_all<S: Sink<Message> + Unpin>(mut sink: S, mut rx: mpsc::Receiver<Message>) {
-    while let Some(message) = rx.recv().await {
+    while let Some(message) = rx.next().await {
         let closing = matches!(message, Message::Close(_));
         // Feed what is queued, flush once: fewer syscalls under load.
         if sink.feed(message).await.is_err() {
