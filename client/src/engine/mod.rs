@@ -38,6 +38,8 @@ const TICK_MS: u32 = 250;
 const RECEIPT_BATCH_MS: u32 = 40;
 /// A command or frame that takes longer than this means a dead link.
 const WORK_TIMEOUT_MS: u32 = 30_000;
+/// How often a long-lived connection checks whether the signed prekey is due.
+const ROTATION_CHECK_MS: u64 = 3_600_000;
 /// Connecting and authenticating must finish within this delay.
 const CONNECT_TIMEOUT_MS: u32 = 10_000;
 
@@ -246,6 +248,7 @@ async fn connected_loop<S: RecordStore, L: crate::transport::Link, R: Runtime>(
         return ended_by(error, emit);
     }
     let mut last_heard = runtime.now_ms();
+    let mut rotation_checked = last_heard;
     let mut pinged = false;
     let mut receipts_owed = messenger.receipts_owed().await.unwrap_or(0) > 0;
     loop {
@@ -307,6 +310,14 @@ async fn connected_loop<S: RecordStore, L: crate::transport::Link, R: Runtime>(
                 if silent >= KEEPALIVE_MS && !pinged {
                     pinged = true;
                     result = messenger.ping().await;
+                }
+                let now = runtime.now_ms();
+                if result.is_ok() && now.saturating_sub(rotation_checked) >= ROTATION_CHECK_MS {
+                    // A kiosk may stay connected for weeks.
+                    rotation_checked = now;
+                    result = within(runtime, messenger.rotate_signed_prekey_if_due(now))
+                        .await
+                        .map(|_| ());
                 }
                 if result.is_ok() && receipts_owed && !messenger.has_queued_frame() {
                     receipts_owed = false;
