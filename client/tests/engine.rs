@@ -22,7 +22,6 @@ use estafette_client::engine::{Command, Event, NativeRuntime, run};
 use estafette_client::messenger::DeliveryState;
 use estafette_client::store::{MemoryStore, Vault};
 use estafette_client::transport::NativeTransport;
-use estafette_client::{join, unlock};
 use estafette_relay::{Relay, Settings};
 use futures::StreamExt;
 use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
@@ -39,21 +38,8 @@ struct Client {
 
 impl Client {
     async fn start(addr: SocketAddr, data: &std::path::Path, handle: &str, name: &str) -> Self {
-        relay_harness::invite(data, handle, name, handle).await;
         let vault = Rc::new(Vault::new(MemoryStore::new()));
-        let url = format!("ws://{addr}/ws");
-        join(
-            &vault,
-            &NativeTransport,
-            &url,
-            handle,
-            "phrase",
-            &suite::FAST,
-        )
-        .await
-        .unwrap();
-        vault.lock();
-        let identity = unlock(&vault, "phrase").await.unwrap();
+        let identity = relay_harness::join_and_unlock(&vault, addr, data, handle, name).await;
         let (commands, receiver) = unbounded();
         let (sender, events) = unbounded();
         tokio::task::spawn_local(async move {

@@ -15,7 +15,7 @@ use std::time::Duration;
 use estafette_client::messenger::{DeliveryState, Event, Messenger, MessengerError};
 use estafette_client::store::{MemoryStore, Vault};
 use estafette_client::transport::{NativeLink, NativeTransport};
-use estafette_client::{join, unlock};
+use estafette_client::unlock;
 use estafette_relay::{Relay, Settings};
 
 async fn member<'v>(
@@ -24,20 +24,14 @@ async fn member<'v>(
     data: &std::path::Path,
     handle: &str,
 ) -> Messenger<'v, MemoryStore, NativeLink> {
-    relay_harness::invite(data, handle, &handle.to_uppercase(), handle).await;
-    let url = format!("ws://{}/ws", relay.local_addr());
-    join(
+    let identity = relay_harness::join_and_unlock(
         vault,
-        &NativeTransport,
-        &url,
+        relay.local_addr(),
+        data,
         handle,
-        "phrase",
-        &suite::FAST,
+        &handle.to_uppercase(),
     )
-    .await
-    .unwrap();
-    vault.lock();
-    let identity = unlock(vault, "phrase").await.unwrap();
+    .await;
     Messenger::connect(vault, identity, &NativeTransport)
         .await
         .unwrap()

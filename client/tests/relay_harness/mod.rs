@@ -5,6 +5,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use estafette_client::store::{MemoryStore, Vault};
+use estafette_client::transport::NativeTransport;
+use estafette_client::{Identity, join, unlock};
 use estafette_relay::store::Store;
 use estafette_relay::{Relay, Settings, SqliteStore, StoreLimits};
 use sha2::Digest;
@@ -22,6 +25,31 @@ pub async fn invite(data: &std::path::Path, handle: &str, name: &str, token: &st
         .await
         .unwrap()
         .unwrap();
+}
+
+/// Invites `handle`, joins with passphrase "phrase" into `vault`, then locks
+/// and unlocks it as a returning user would.
+pub async fn join_and_unlock(
+    vault: &Vault<MemoryStore>,
+    addr: SocketAddr,
+    data: &std::path::Path,
+    handle: &str,
+    name: &str,
+) -> Identity {
+    invite(data, handle, name, handle).await;
+    let url = format!("ws://{addr}/ws");
+    join(
+        vault,
+        &NativeTransport,
+        &url,
+        handle,
+        "phrase",
+        &super::suite::FAST,
+    )
+    .await
+    .unwrap();
+    vault.lock();
+    unlock(vault, "phrase").await.unwrap()
 }
 
 /// Starts the relay again on `addr` (the port may take a moment to free).
