@@ -193,6 +193,8 @@ impl Chat {
             Event::ConversationUpdated(conversation) => {
                 if conversation.identity_changed {
                     self.mark_identity_changed(&conversation.handle);
+                } else {
+                    self.identity_acknowledged(&conversation.handle);
                 }
                 self.conversations.update(|list| {
                     list.retain(|c| c.handle != conversation.handle);

@@ -1,19 +1,18 @@
-//! The app's port to the messaging engine: the commands it sends, the events it
-//! renders, and the view types of conversations and messages. Only this file
-//! knows how `estafette_client` shapes them.
-//!
-//! Until `estafette_client::engine` lands, [`EngineHandle`] is a local stand-in
-//! that keeps what is typed in memory (nothing reaches the relay), so the
-//! screens can be built and tested; it has the engine's exact interface.
+//! The app's port to the messaging engine (`estafette_client::engine`): the
+//! commands it sends, the events it renders, and the view types of
+//! conversations and messages. Only this file knows how the engine shapes
+//! them.
 
+pub use estafette_client::engine::Command;
+use estafette_client::engine::Event as EngineEvent;
+use estafette_client::messenger::{DeliveryState, StoredMessage};
+pub use estafette_client::messenger::{DeviceSummary, DirectoryEntry};
+use estafette_client::store::{StoreError, Vault};
 pub use estafette_client::{ConnectionState, UserMessage};
-use estafette_client::{Identity, store::Vault};
 
 use crate::session::Store;
 
 /// Where a message stands.
-// The stand-in engine does not construct every variant.
-#[allow(dead_code)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Delivery {
     /// Stored here, not yet accepted by the relay.
@@ -75,67 +74,7 @@ pub struct Conversation {
     pub identity_changed: bool,
 }
 
-/// A directory search result.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DirectoryEntry {
-    /// Handle.
-    pub handle: String,
-    /// Display name.
-    pub name: String,
-}
-
-/// One device of this account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceSummary {
-    /// Device id, hex.
-    pub id_hex: String,
-    /// Whether it is this browser.
-    pub this_device: bool,
-}
-
-/// What the UI asks of the engine.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// Stored at once (sending), sent when connected.
-    SendText {
-        /// Handle.
-        conversation: String,
-        /// Text.
-        text: String,
-    },
-    /// Clears unread and sends read receipts.
-    MarkRead {
-        /// Handle.
-        conversation: String,
-    },
-    /// Ephemeral typing notice.
-    Typing {
-        /// Handle.
-        conversation: String,
-        /// Started or stopped.
-        typing: bool,
-    },
-    /// Directory search.
-    Search {
-        /// Name or handle prefix.
-        query: String,
-    },
-    /// Looks the handle up and trusts it on first use.
-    StartConversation {
-        /// Handle.
-        handle: String,
-    },
-    /// Accepts a contact's new identity key.
-    AcceptIdentity {
-        /// Handle.
-        handle: String,
-    },
-    /// Lists this account's devices.
-    RefreshDevices,
-}
-
 /// What the engine tells the UI.
-#[allow(dead_code)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// The link to the relay.
@@ -182,117 +121,129 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-mod stand_in {
-    use super::*;
-    use std::cell::RefCell;
-    use std::rc::Rc;
-
-    /// The local stand-in for `estafette_client::engine::Engine`.
-    pub struct EngineHandle {
-        inner: Rc<Inner>,
-    }
-
-    struct Inner {
-        me: String,
-        device: String,
-        on_event: Box<dyn Fn(Event)>,
-        conversations: RefCell<Vec<Conversation>>,
-        sequence: RefCell<u64>,
-    }
-
-    impl EngineHandle {
-        /// Starts the engine for the unlocked account.
-        pub fn start(
-            _vault: Rc<Vault<Store>>,
-            identity: Identity,
-            on_event: impl Fn(Event) + 'static,
-        ) -> Self {
-            let inner = Rc::new(Inner {
-                me: identity.profile.handle.clone(),
-                device: hex(&identity.device.device_id().0),
-                on_event: Box::new(on_event),
-                conversations: RefCell::new(Vec::new()),
-                sequence: RefCell::new(0),
-            });
-            Self { inner }
-        }
-
-        /// Sends a command; results come back as events.
-        pub fn command(&self, command: Command) {
-            let inner = &self.inner;
-            let emit = |event| (inner.on_event)(event);
-            match command {
-                Command::SendText { conversation, text } => {
-                    let id = {
-                        let mut sequence = inner.sequence.borrow_mut();
-                        *sequence += 1;
-                        format!("{:032x}", *sequence)
-                    };
-                    let now = js_sys::Date::now() as u64;
-                    emit(Event::MessageAdded(MessageView {
-                        id,
-                        conversation: conversation.clone(),
-                        sender: inner.me.clone(),
-                        sent_at_ms: now,
-                        text: text.clone(),
-                        state: Delivery::Sending,
-                    }));
-                    let updated = {
-                        let mut list = inner.conversations.borrow_mut();
-                        list.iter_mut().find(|c| c.handle == conversation).map(|c| {
-                            c.last_text = text;
-                            c.last_at_ms = now;
-                            c.clone()
-                        })
-                    };
-                    if let Some(conversation) = updated {
-                        emit(Event::ConversationUpdated(conversation));
-                    }
-                }
-                Command::StartConversation { handle } => {
-                    let conversation = Conversation {
-                        name: handle.clone(),
-                        handle,
-                        last_text: String::new(),
-                        last_at_ms: js_sys::Date::now() as u64,
-                        unread: 0,
-                        identity_changed: false,
-                    };
-                    inner.conversations.borrow_mut().push(conversation.clone());
-                    emit(Event::ConversationUpdated(conversation));
-                }
-                Command::Search { query } => emit(Event::SearchResults {
-                    query,
-                    accounts: Vec::new(),
-                }),
-                Command::RefreshDevices => emit(Event::OwnDevices(vec![DeviceSummary {
-                    id_hex: inner.device.clone(),
-                    this_device: true,
-                }])),
-                Command::MarkRead { .. }
-                | Command::Typing { .. }
-                | Command::AcceptIdentity { .. } => {}
-            }
-        }
-    }
-
-    /// Conversations, most recent first.
-    pub async fn conversations(_vault: &Vault<Store>) -> Result<Vec<Conversation>, String> {
-        Ok(Vec::new())
-    }
-
-    /// The last `limit` messages of a conversation, oldest first, and how many
-    /// records could not be read.
-    pub async fn messages(
-        _vault: &Vault<Store>,
-        _conversation: &str,
-        _limit: u32,
-    ) -> Result<(Vec<MessageView>, usize), String> {
-        Ok((Vec::new(), 0))
+fn delivery(state: DeliveryState) -> Delivery {
+    match state {
+        DeliveryState::Sending => Delivery::Sending,
+        DeliveryState::Sent => Delivery::Sent,
+        DeliveryState::Received => Delivery::Received,
+        DeliveryState::Delivered => Delivery::Delivered,
+        DeliveryState::Read => Delivery::Read,
     }
 }
 
-pub use stand_in::{EngineHandle, conversations, messages};
+fn message_view(message: StoredMessage) -> MessageView {
+    MessageView {
+        id: hex(&message.id),
+        conversation: message.conversation,
+        sender: message.sender,
+        sent_at_ms: message.sent_at_ms,
+        text: message.text,
+        state: delivery(message.state),
+    }
+}
 
-/// Whether the real engine runs (it owns the relay connection then).
-pub const ENGINE_OWNS_CONNECTION: bool = false;
+fn conversation_view(c: estafette_client::conversation::Conversation) -> Conversation {
+    Conversation {
+        handle: c.handle,
+        name: c.name,
+        last_text: c.last_text,
+        last_at_ms: c.last_at_ms,
+        unread: c.unread,
+        identity_changed: c.identity_changed,
+    }
+}
+
+/// The engine's event as the UI sees it (`None`: nothing to show).
+fn event_view(event: EngineEvent) -> Option<Event> {
+    Some(match event {
+        EngineEvent::Connection(state) => Event::Connection(state),
+        EngineEvent::MessageAdded(m) => Event::MessageAdded(message_view(m)),
+        EngineEvent::MessageUpdated(m) => Event::MessageUpdated(message_view(m)),
+        EngineEvent::ConversationUpdated(c) => Event::ConversationUpdated(conversation_view(c)),
+        EngineEvent::Typing {
+            conversation,
+            typing,
+        } => Event::Typing {
+            conversation,
+            typing,
+        },
+        EngineEvent::IdentityChanged(handle) => Event::IdentityChanged(handle),
+        EngineEvent::SearchResults { query, accounts } => Event::SearchResults { query, accounts },
+        EngineEvent::OwnDevices(devices) => Event::OwnDevices(devices),
+        EngineEvent::Rejected { sender, reason } => Event::Rejected { sender, reason },
+        EngineEvent::Failed(message) => Event::Failed(message),
+        EngineEvent::Stopped(message) => Event::Stopped(message),
+        EngineEvent::PreKeysRefilled { .. } => return None,
+    })
+}
+
+/// The running engine; dropping it stops it (lock, erase).
+#[cfg(target_arch = "wasm32")]
+pub struct EngineHandle(estafette_client::engine::Engine);
+
+#[cfg(target_arch = "wasm32")]
+impl EngineHandle {
+    /// Starts the engine for the unlocked account; it connects and reconnects by itself.
+    pub fn start(
+        vault: std::rc::Rc<Vault<Store>>,
+        identity: estafette_client::Identity,
+        on_event: impl Fn(Event) + 'static,
+    ) -> Self {
+        Self(estafette_client::engine::Engine::start(
+            vault,
+            identity,
+            move |event| {
+                if let Some(event) = event_view(event) {
+                    on_event(event);
+                }
+            },
+        ))
+    }
+
+    /// Sends a command; results come back as events.
+    pub fn command(&self, command: Command) {
+        self.0.command(command);
+    }
+}
+
+/// Natively (unit tests) there is no engine.
+#[cfg(not(target_arch = "wasm32"))]
+pub struct EngineHandle;
+
+#[cfg(not(target_arch = "wasm32"))]
+impl EngineHandle {
+    /// Does nothing natively.
+    pub fn start(
+        _vault: std::rc::Rc<Vault<Store>>,
+        _identity: estafette_client::Identity,
+        on_event: impl Fn(Event) + 'static,
+    ) -> Self {
+        let _ = event_view;
+        let _ = on_event;
+        Self
+    }
+
+    /// Does nothing natively.
+    pub fn command(&self, _command: Command) {}
+}
+
+/// Conversations, most recent first.
+pub async fn conversations(vault: &Vault<Store>) -> Result<Vec<Conversation>, StoreError> {
+    let (list, _unreadable) = estafette_client::conversation::conversations(vault).await?;
+    Ok(list.into_iter().map(conversation_view).collect())
+}
+
+/// The last `limit` messages of a conversation, oldest first, and how many
+/// records could not be read.
+pub async fn messages(
+    vault: &Vault<Store>,
+    conversation: &str,
+    limit: u32,
+) -> Result<(Vec<MessageView>, usize), StoreError> {
+    let (list, unreadable) =
+        estafette_client::conversation::messages(vault, conversation, limit).await?;
+    Ok((list.into_iter().map(message_view).collect(), unreadable))
+}
+
+/// The engine owns the relay connection while it runs (one socket).
+pub const ENGINE_OWNS_CONNECTION: bool = cfg!(target_arch = "wasm32");

@@ -116,6 +116,15 @@ pub fn use_i18n() -> I18n {
     expect_context::<I18n>()
 }
 
+/// The message for `key` as a reactive text, for views and attributes.
+///
+/// Every call returns the same closure type, so the renderer's code is
+/// generated once instead of once per message (a large share of the wasm).
+pub fn tr(key: Key) -> impl Fn() -> &'static str + Copy + Send + Sync + 'static {
+    let i18n = use_i18n();
+    move || i18n.t(key)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

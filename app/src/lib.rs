@@ -14,8 +14,6 @@ pub mod route;
 mod session;
 pub mod text;
 #[cfg(target_arch = "wasm32")]
-mod transport;
-#[cfg(target_arch = "wasm32")]
 mod wipe;
 #[cfg(not(target_arch = "wasm32"))]
 mod wipe {
@@ -52,7 +50,7 @@ mod format {
 use leptos::prelude::*;
 
 use components::{ConnectionIndicator, LanguageSwitch, LiveRegion};
-use i18n::{I18n, Key, use_i18n};
+use i18n::{I18n, Key, tr};
 use pages::{Home, JoinPage, Loading, Onboarding, Stopped, UnlockPage, Workspace};
 use relay::RelayLink;
 use route::{Route, Router, use_router};
@@ -78,7 +76,6 @@ pub fn App() -> impl IntoView {
     provide_context(relay);
     provide_context(Router::new());
     provide_context(Session::new(relay));
-    let i18n = use_i18n();
     let router = use_router();
     let session = use_session();
     auto_lock::install(session);
@@ -126,11 +123,11 @@ pub fn App() -> impl IntoView {
         <a class="skip-link" href="#main" on:click=move |ev| {
             ev.prevent_default();
             focus_screen();
-        }>{move || i18n.t(Key::AppSkipToContent)}</a>
+        }>{tr(Key::AppSkipToContent)}</a>
         <header class="app-header">
-            <a class="brand" href="#/" aria-label=move || i18n.t(Key::AppHomeLink)>
+            <a class="brand" href="#/" aria-label=tr(Key::AppHomeLink)>
                 <img class="brand-mark" src="/icon.svg" alt="" width="32" height="32" />
-                <span class="brand-name">{move || i18n.t(Key::AppName)}</span>
+                <span class="brand-name">{tr(Key::AppName)}</span>
             </a>
             <div class="header-tools">
                 <ConnectionIndicator />
@@ -144,7 +141,7 @@ pub fn App() -> impl IntoView {
                         <svg viewBox="0 0 24 24" aria-hidden="true" class="icon">
                             <path d="M12 15.5a3.5 3.5 0 1 0 0-7 3.5 3.5 0 0 0 0 7Zm7.4-2.5.1-1-.1-1 2.1-1.6-2-3.5-2.5 1a7 7 0 0 0-1.7-1L15 3h-4l-.4 2.6a7 7 0 0 0-1.7 1l-2.5-1-2 3.5L6.5 11l-.1 1 .1 1-2.1 1.6 2 3.5 2.5-1c.5.4 1.1.7 1.7 1L11 21h4l.4-2.6c.6-.3 1.2-.6 1.7-1l2.5 1 2-3.5Z" />
                         </svg>
-                        <span class="icon-button-text">{move || i18n.t(Key::SettingsTitle)}</span>
+                        <span class="icon-button-text">{tr(Key::SettingsTitle)}</span>
                     </a>
                     <button
                         type="button"
@@ -155,7 +152,7 @@ pub fn App() -> impl IntoView {
                         <svg viewBox="0 0 24 24" aria-hidden="true" class="icon">
                             <path d="M7 10V7a5 5 0 0 1 10 0v3h1.5c.8 0 1.5.7 1.5 1.5v8c0 .8-.7 1.5-1.5 1.5h-13C4.7 21 4 20.3 4 19.5v-8c0-.8.7-1.5 1.5-1.5H7Zm2 0h6V7a3 3 0 0 0-6 0v3Z" />
                         </svg>
-                        <span class="icon-button-text">{move || i18n.t(Key::LockButton)}</span>
+                        <span class="icon-button-text">{tr(Key::LockButton)}</span>
                     </button>
                 </Show>
                 <LanguageSwitch />
@@ -176,7 +173,7 @@ pub fn App() -> impl IntoView {
         </main>
         <LiveRegion />
         <Show when=move || !unlocked()>
-            <footer class="app-footer">{move || i18n.t(Key::FooterHosted)}</footer>
+            <footer class="app-footer">{tr(Key::FooterHosted)}</footer>
         </Show>
     }
 }

@@ -281,6 +281,9 @@ impl Session {
         });
         if crate::engine::ENGINE_OWNS_CONNECTION {
             self.relay.stop_anonymous();
+            self.relay
+                .state
+                .set(estafette_client::ConnectionState::Connecting);
         }
         self.engine.set_value(Some(engine));
         self.phase.set(Phase::Unlocked);
@@ -382,8 +385,8 @@ fn relay_url() -> Option<String> {
 }
 
 #[cfg(target_arch = "wasm32")]
-fn transport() -> crate::transport::PageTransport {
-    crate::transport::PageTransport
+fn transport() -> estafette_client::transport::BrowserTransport {
+    estafette_client::transport::BrowserTransport
 }
 #[cfg(not(target_arch = "wasm32"))]
 fn transport() -> estafette_client::transport::NativeTransport {

@@ -98,6 +98,9 @@ test("a new user joins by link in a few steps; the used link is then refused", a
 
 test("lock, wrong passphrase with a growing delay, unlock, auto-lock, settings, erase", async ({ page }, info) => {
   const seen = watch(page);
+  // Timers are Playwright's from the start (time flows normally), so that
+  // moving the clock forward later does not mix fake and real timers.
+  await page.clock.install();
   await joinByLink(page, await relay.invite("bruno.petit@finances.gouv.fr", "Bruno Petit"));
 
   // The lock button.
@@ -137,7 +140,6 @@ test("lock, wrong passphrase with a growing delay, unlock, auto-lock, settings, 
   await expect(page.getByTestId("lock-delay")).toHaveValue("1");
 
   // Auto-lock: one minute without activity (the clock is moved forward).
-  await page.clock.install();
   await page.clock.fastForward("01:05");
   await expect(page.getByTestId("unlock-reason")).toHaveText(/inactivité/, { timeout: 10_000 });
   await unlock(page);

@@ -2,7 +2,6 @@
 // in the directory, exchange messages both ways, watch ticks reach "read",
 // Bob goes offline and receives what was sent meanwhile, and a reload plus
 // unlock keeps the history.
-// fixme until estafette_client::engine is wired into the app (app/src/engine.rs).
 import { test, expect, type Page } from "@playwright/test";
 import { RelayProcess } from "./relay";
 import { expectNoSeriousA11yViolation, expectOnlyOrigin, joinByLink, unlock, watch } from "./journey";
@@ -28,7 +27,7 @@ function messages(page: Page) {
   return page.getByTestId("messages").getByTestId("message");
 }
 
-test.fixme("Alice and Bob chat both ways, ticks reach read, offline delivery, history after unlock", async ({ browser }, info) => {
+test("Alice and Bob chat both ways, ticks reach read, offline delivery, history after unlock", async ({ browser }, info) => {
   test.setTimeout(180_000);
   const aliceContext = await browser.newContext();
   const bobContext = await browser.newContext();

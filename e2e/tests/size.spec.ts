@@ -5,11 +5,11 @@ import { join, extname } from "node:path";
 import { gzipSync } from "node:zlib";
 import { siteDir } from "./relay";
 
-// The goal is 300 KB; the screens (join, unlock, chat) and the account code
-// they link brought the total to about 401 KB (Leptos view code is the
-// largest part after the cryptography). A ceiling that catches regressions
-// while the size work is pending (docs/app.md, "Figures").
-const BUDGET_GZIP_BYTES = 430_000;
+// The goal is 300 KB. With every screen and the whole engine (join, messenger,
+// sessions, IndexedDB) linked, the total is about 509 KB: roughly half
+// engine and cryptography, half Leptos view code. This ceiling catches
+// regressions while the size work is pending (docs/app.md, "Figures").
+const BUDGET_GZIP_BYTES = 520_000;
 
 test("wasm + js + css stay within the gzip budget", () => {
   let total = 0;

@@ -1,7 +1,7 @@
 use estafette_client::ConnectionState;
 use leptos::prelude::*;
 
-use crate::i18n::{Key, fill, use_i18n};
+use crate::i18n::{Key, fill, tr, use_i18n};
 use crate::relay::RelayLink;
 
 /// Shows, and announces to screen readers, the state of the link to the relay.
@@ -29,7 +29,7 @@ pub fn ConnectionIndicator() -> impl IntoView {
             data-state=move || link.state.get().as_str()
             role="status"
             aria-live="polite"
-            aria-label=move || i18n.t(Key::ConnectionLabel)
+            aria-label=tr(Key::ConnectionLabel)
         >
             <span class="connection-dot" aria-hidden="true"></span>
             <span class="connection-text">{label}</span>

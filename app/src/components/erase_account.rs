@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::i18n::{Key, use_i18n};
+use crate::i18n::{Key, tr, use_i18n};
 use crate::route::{Route, use_router};
 use crate::session::use_session;
 
@@ -43,14 +43,14 @@ pub fn EraseAccount() -> impl IntoView {
                             data-testid="erase"
                             on:click=move |_| confirming.set(true)
                         >
-                            {move || i18n.t(Key::EraseButton)}
+                            {tr(Key::EraseButton)}
                         </button>
                     }
                 }
             >
                 <div class="confirm-panel" role="group" aria-labelledby="erase-confirm-title">
-                    <h3 id="erase-confirm-title">{move || i18n.t(Key::EraseConfirmTitle)}</h3>
-                    <p>{move || i18n.t(Key::EraseConfirmBody)}</p>
+                    <h3 id="erase-confirm-title">{tr(Key::EraseConfirmTitle)}</h3>
+                    <p>{tr(Key::EraseConfirmBody)}</p>
                     <div class="actions">
                         <button
                             type="button"
@@ -58,7 +58,7 @@ pub fn EraseAccount() -> impl IntoView {
                             disabled=move || erasing.get()
                             on:click=move |_| confirming.set(false)
                         >
-                            {move || i18n.t(Key::CommonCancel)}
+                            {tr(Key::CommonCancel)}
                         </button>
                         <button
                             type="button"

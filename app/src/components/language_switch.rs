@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::i18n::{Key, use_i18n};
+use crate::i18n::{Key, tr, use_i18n};
 
 /// One button that switches between French and English.
 #[component]
@@ -12,10 +12,10 @@ pub fn LanguageSwitch() -> impl IntoView {
             class="language-switch"
             data-testid="language-switch"
             lang=move || i18n.locale().other().tag()
-            aria-label=move || i18n.t(Key::LanguageSwitchLabel)
+            aria-label=tr(Key::LanguageSwitchLabel)
             on:click=move |_| i18n.set_locale(i18n.locale().other())
         >
-            {move || i18n.t(Key::LanguageSwitch)}
+            {tr(Key::LanguageSwitch)}
         </button>
     }
 }

@@ -3,7 +3,7 @@ use leptos::prelude::*;
 
 use crate::components::{Avatar, MessageText, Ticks};
 use crate::engine::{Command, Delivery, MessageView};
-use crate::i18n::{Key, fill, use_i18n};
+use crate::i18n::{Key, fill, tr, use_i18n};
 use crate::relay::RelayLink;
 use crate::session::use_session;
 
@@ -188,7 +188,7 @@ pub fn ChatPage(handle: String) -> impl IntoView {
     view! {
         <div class="chat" data-testid="chat">
             <header class="chat-head">
-                <a class="back-link" href="#/" aria-label=move || i18n.t(Key::ChatBack)>
+                <a class="back-link" href="#/" aria-label=tr(Key::ChatBack)>
                     <svg viewBox="0 0 24 24" class="icon" aria-hidden="true">
                         <path d="M15 5l-7 7 7 7" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" />
                     </svg>
@@ -211,15 +211,15 @@ pub fn ChatPage(handle: String) -> impl IntoView {
             </header>
             <Show when=offline>
                 <div class="banner offline" role="status" data-testid="offline-banner">
-                    {move || i18n.t(Key::ChatOffline)}
+                    {tr(Key::ChatOffline)}
                 </div>
             </Show>
             <Show when=move || blocked.get()>
                 <div class="banner warning" role="alert" data-testid="identity-warning">
                     <h3>{move || fill(i18n.t(Key::IdentityTitle), &[("name", &name.get())])}</h3>
-                    <p>{move || i18n.t(Key::IdentityBody)}</p>
+                    <p>{tr(Key::IdentityBody)}</p>
                     <button type="button" class="button" data-testid="identity-accept" on:click=accept_identity>
-                        {move || i18n.t(Key::IdentityAccept)}
+                        {tr(Key::IdentityAccept)}
                     </button>
                 </div>
             </Show>
@@ -232,7 +232,7 @@ pub fn ChatPage(handle: String) -> impl IntoView {
                 <Show when=move || rows.with(Vec::is_empty)>
                     <p class="chat-empty">{move || fill(i18n.t(Key::ChatEmpty), &[("name", &name.get())])}</p>
                 </Show>
-                <ol class="messages" aria-label=move || i18n.t(Key::ChatMessagesLabel) data-testid="messages">
+                <ol class="messages" aria-label=tr(Key::ChatMessagesLabel) data-testid="messages">
                     <For
                         each=move || rows.get()
                         key=Row::key
@@ -252,7 +252,7 @@ pub fn ChatPage(handle: String) -> impl IntoView {
                 </ol>
             </div>
             <form class="composer" on:submit=on_submit>
-                <label for="composer" class="visually-hidden">{move || i18n.t(Key::ChatComposerLabel)}</label>
+                <label for="composer" class="visually-hidden">{tr(Key::ChatComposerLabel)}</label>
                 <textarea
                     id="composer"
                     data-testid="composer"
@@ -270,7 +270,7 @@ pub fn ChatPage(handle: String) -> impl IntoView {
                     class="send-button"
                     data-testid="send"
                     disabled=move || blocked.get() || too_long() || draft.with(|d| d.trim().is_empty())
-                    aria-label=move || i18n.t(Key::ChatSend)
+                    aria-label=tr(Key::ChatSend)
                 >
                     <svg viewBox="0 0 24 24" class="icon" aria-hidden="true">
                         <path d="M3.4 20.4 21 12 3.4 3.6 3.4 10l12.6 2-12.6 2z" />

@@ -3,7 +3,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::status::localized;
-use crate::i18n::{Key, fill, use_i18n};
+use crate::i18n::{Key, fill, tr, use_i18n};
 use crate::passphrase::{MIN_CHARS, assess};
 use crate::route::{Route, use_router};
 use crate::session::use_session;
@@ -71,7 +71,7 @@ fn Steps(current: u8) -> impl IntoView {
         (3, Key::JoinStepName),
     ];
     view! {
-        <ol class="steps" aria-label=move || i18n.t(Key::JoinStepsLabel)>
+        <ol class="steps" aria-label=tr(Key::JoinStepsLabel)>
             {items
                 .into_iter()
                 .map(|(n, key)| {
@@ -93,17 +93,16 @@ fn Steps(current: u8) -> impl IntoView {
 
 #[component]
 fn Welcome(on_start: impl Fn() + 'static) -> impl IntoView {
-    let i18n = use_i18n();
     crate::focus_after_render();
     view! {
         <section class="auth-card" aria-labelledby="join-title">
             <Steps current=1 />
-            <h1 id="join-title" tabindex="-1">{move || i18n.t(Key::JoinWelcomeTitle)}</h1>
-            <p class="lead">{move || i18n.t(Key::JoinWelcomeIntro)}</p>
+            <h1 id="join-title" tabindex="-1">{tr(Key::JoinWelcomeTitle)}</h1>
+            <p class="lead">{tr(Key::JoinWelcomeIntro)}</p>
             <ul class="facts">
-                <li>{move || i18n.t(Key::JoinWelcomeFactKeys)}</li>
-                <li>{move || i18n.t(Key::JoinWelcomeFactPassphrase)}</li>
-                <li>{move || i18n.t(Key::JoinWelcomeFactTime)}</li>
+                <li>{tr(Key::JoinWelcomeFactKeys)}</li>
+                <li>{tr(Key::JoinWelcomeFactPassphrase)}</li>
+                <li>{tr(Key::JoinWelcomeFactTime)}</li>
             </ul>
             <div class="actions">
                 <button
@@ -113,7 +112,7 @@ fn Welcome(on_start: impl Fn() + 'static) -> impl IntoView {
                     data-autofocus
                     on:click=move |_| on_start()
                 >
-                    {move || i18n.t(Key::JoinWelcomeStart)}
+                    {tr(Key::JoinWelcomeStart)}
                 </button>
             </div>
         </section>
@@ -163,11 +162,11 @@ fn ChoosePassphrase(on_back: impl Fn() + 'static, on_done: Callback<String>) -> 
     view! {
         <section class="auth-card" aria-labelledby="passphrase-title">
             <Steps current=2 />
-            <h1 id="passphrase-title" tabindex="-1">{move || i18n.t(Key::JoinPassphraseTitle)}</h1>
-            <p class="lead">{move || i18n.t(Key::JoinPassphraseIntro)}</p>
+            <h1 id="passphrase-title" tabindex="-1">{tr(Key::JoinPassphraseTitle)}</h1>
+            <p class="lead">{tr(Key::JoinPassphraseIntro)}</p>
             <form class="form" on:submit=on_submit novalidate>
                 <div class="field">
-                    <label for="new-passphrase">{move || i18n.t(Key::JoinPassphraseLabel)}</label>
+                    <label for="new-passphrase">{tr(Key::JoinPassphraseLabel)}</label>
                     <input
                         id="new-passphrase"
                         data-testid="new-passphrase"
@@ -188,10 +187,10 @@ fn ChoosePassphrase(on_back: impl Fn() + 'static, on_done: Callback<String>) -> 
                         <span></span>
                     </div>
                     <span class="strength-label">
-                        {move || i18n.t(Key::StrengthLabel)} " " <strong>{move || i18n.t(strength())}</strong>
+                        {tr(Key::StrengthLabel)} " " <strong>{move || i18n.t(strength())}</strong>
                     </span>
                 </div>
-                <ul class="rules" id="passphrase-rules" aria-label=move || i18n.t(Key::JoinRulesLabel)>
+                <ul class="rules" id="passphrase-rules" aria-label=tr(Key::JoinRulesLabel)>
                     {move || {
                         let a = assessment.get();
                         let length_text = fill(
@@ -213,9 +212,9 @@ fn ChoosePassphrase(on_back: impl Fn() + 'static, on_done: Callback<String>) -> 
                         }
                     }}
                 </ul>
-                <p class="hint">{move || i18n.t(Key::JoinPassphraseTip)}</p>
+                <p class="hint">{tr(Key::JoinPassphraseTip)}</p>
                 <div class="field">
-                    <label for="confirm-passphrase">{move || i18n.t(Key::JoinConfirmLabel)}</label>
+                    <label for="confirm-passphrase">{tr(Key::JoinConfirmLabel)}</label>
                     <input
                         id="confirm-passphrase"
                         data-testid="confirm-passphrase"
@@ -233,18 +232,18 @@ fn ChoosePassphrase(on_back: impl Fn() + 'static, on_done: Callback<String>) -> 
                         prop:checked=move || visible.get()
                         on:change=move |ev| visible.set(event_target_checked(&ev))
                     />
-                    {move || i18n.t(Key::JoinShowPassphrase)}
+                    {tr(Key::JoinShowPassphrase)}
                 </label>
                 <Show when=move || submitted.get() && !ready()>
-                    <p class="error-text" role="alert">{move || i18n.t(Key::JoinPassphraseNotReady)}</p>
+                    <p class="error-text" role="alert">{tr(Key::JoinPassphraseNotReady)}</p>
                 </Show>
-                <p class="warning-text">{move || i18n.t(Key::JoinPassphraseWarning)}</p>
+                <p class="warning-text">{tr(Key::JoinPassphraseWarning)}</p>
                 <div class="actions">
                     <button type="button" class="button" on:click=move |_| on_back()>
-                        {move || i18n.t(Key::CommonBack)}
+                        {tr(Key::CommonBack)}
                     </button>
                     <button type="submit" class="button primary" data-testid="join-create">
-                        {move || i18n.t(Key::JoinCreate)}
+                        {tr(Key::JoinCreate)}
                     </button>
                 </div>
             </form>
@@ -254,19 +253,18 @@ fn ChoosePassphrase(on_back: impl Fn() + 'static, on_done: Callback<String>) -> 
 
 #[component]
 fn Working() -> impl IntoView {
-    let i18n = use_i18n();
     crate::focus_after_render();
     view! {
         <section class="auth-card" aria-labelledby="working-title" aria-busy="true">
             <Steps current=2 />
-            <h1 id="working-title" tabindex="-1">{move || i18n.t(Key::JoinWorkingTitle)}</h1>
+            <h1 id="working-title" tabindex="-1">{tr(Key::JoinWorkingTitle)}</h1>
             <div class="progress" role="progressbar" aria-labelledby="working-title">
                 <span class="progress-bar"></span>
             </div>
             <ul class="facts" data-testid="join-working">
-                <li>{move || i18n.t(Key::JoinWorkingKeys)}</li>
-                <li>{move || i18n.t(Key::JoinWorkingSeal)}</li>
-                <li>{move || i18n.t(Key::JoinWorkingRegister)}</li>
+                <li>{tr(Key::JoinWorkingKeys)}</li>
+                <li>{tr(Key::JoinWorkingSeal)}</li>
+                <li>{tr(Key::JoinWorkingRegister)}</li>
             </ul>
         </section>
     }
@@ -279,7 +277,7 @@ fn Failed(message: UserMessage) -> impl IntoView {
     let router = use_router();
     view! {
         <section class="auth-card" aria-labelledby="failed-title">
-            <h1 id="failed-title" tabindex="-1">{move || i18n.t(Key::JoinFailedTitle)}</h1>
+            <h1 id="failed-title" tabindex="-1">{tr(Key::JoinFailedTitle)}</h1>
             <p class="error-text" role="alert" data-testid="join-error">
                 {move || localized(message, i18n.locale())}
             </p>
@@ -290,7 +288,7 @@ fn Failed(message: UserMessage) -> impl IntoView {
                     data-autofocus
                     on:click=move |_| router.replace(&Route::Home)
                 >
-                    {move || i18n.t(Key::JoinFailedHome)}
+                    {tr(Key::JoinFailedHome)}
                 </button>
             </div>
         </section>

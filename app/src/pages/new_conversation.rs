@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::components::Avatar;
 use crate::engine::Command;
-use crate::i18n::{Key, fill, use_i18n};
+use crate::i18n::{Key, fill, tr, use_i18n};
 use crate::route::{Route, use_router};
 use crate::session::use_session;
 
@@ -77,17 +77,17 @@ pub fn NewConversation() -> impl IntoView {
     view! {
         <div class="pane-page">
             <header class="pane-head">
-                <a class="back-link" href="#/" aria-label=move || i18n.t(Key::ChatBack)>
+                <a class="back-link" href="#/" aria-label=tr(Key::ChatBack)>
                     <svg viewBox="0 0 24 24" class="icon" aria-hidden="true">
                         <path d="M15 5l-7 7 7 7" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" />
                     </svg>
                 </a>
-                <h2 tabindex="-1">{move || i18n.t(Key::NewTitle)}</h2>
+                <h2 tabindex="-1">{tr(Key::NewTitle)}</h2>
             </header>
             <div class="pane-body">
                 <form class="form" role="search" on:submit=move |ev| ev.prevent_default()>
                     <div class="field">
-                        <label for="directory-search">{move || i18n.t(Key::NewSearchLabel)}</label>
+                        <label for="directory-search">{tr(Key::NewSearchLabel)}</label>
                         <input
                             id="directory-search"
                             data-testid="directory-search"
@@ -99,7 +99,7 @@ pub fn NewConversation() -> impl IntoView {
                             prop:value=move || query.get()
                             on:input=on_input
                         />
-                        <p class="hint" id="directory-hint">{move || i18n.t(Key::NewSearchHint)}</p>
+                        <p class="hint" id="directory-hint">{tr(Key::NewSearchHint)}</p>
                     </div>
                 </form>
                 <div aria-live="polite" class="search-status">

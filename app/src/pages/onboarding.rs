@@ -1,12 +1,11 @@
 use leptos::prelude::*;
 
-use crate::i18n::{Key, use_i18n};
+use crate::i18n::{Key, tr};
 use crate::session::{Preferences, clean_name, use_session};
 
 /// After joining: the display name, prefilled with the administrator's.
 #[component]
 pub fn Onboarding() -> impl IntoView {
-    let i18n = use_i18n();
     let session = use_session();
     let given = session
         .profile
@@ -29,17 +28,17 @@ pub fn Onboarding() -> impl IntoView {
     };
     view! {
         <section class="auth-card" aria-labelledby="name-title">
-            <ol class="steps" aria-label=move || i18n.t(Key::JoinStepsLabel)>
-                <li class="done"><span class="step-number" aria-hidden="true">1</span><span>{move || i18n.t(Key::JoinStepWelcome)}</span></li>
-                <li class="done"><span class="step-number" aria-hidden="true">2</span><span>{move || i18n.t(Key::JoinStepPassphrase)}</span></li>
-                <li class="current" aria-current="step"><span class="step-number" aria-hidden="true">3</span><span>{move || i18n.t(Key::JoinStepName)}</span></li>
+            <ol class="steps" aria-label=tr(Key::JoinStepsLabel)>
+                <li class="done"><span class="step-number" aria-hidden="true">1</span><span>{tr(Key::JoinStepWelcome)}</span></li>
+                <li class="done"><span class="step-number" aria-hidden="true">2</span><span>{tr(Key::JoinStepPassphrase)}</span></li>
+                <li class="current" aria-current="step"><span class="step-number" aria-hidden="true">3</span><span>{tr(Key::JoinStepName)}</span></li>
             </ol>
-            <p class="notice success" role="status">{move || i18n.t(Key::JoinCreated)}</p>
-            <h1 id="name-title" tabindex="-1">{move || i18n.t(Key::JoinNameTitle)}</h1>
-            <p class="lead">{move || i18n.t(Key::JoinNameIntro)}</p>
+            <p class="notice success" role="status">{tr(Key::JoinCreated)}</p>
+            <h1 id="name-title" tabindex="-1">{tr(Key::JoinNameTitle)}</h1>
+            <p class="lead">{tr(Key::JoinNameIntro)}</p>
             <form class="form" on:submit=on_submit>
                 <div class="field">
-                    <label for="display-name">{move || i18n.t(Key::SettingsNameLabel)}</label>
+                    <label for="display-name">{tr(Key::SettingsNameLabel)}</label>
                     <input
                         id="display-name"
                         data-testid="display-name"
@@ -54,7 +53,7 @@ pub fn Onboarding() -> impl IntoView {
                 </div>
                 <div class="actions">
                     <button type="submit" class="button primary" data-testid="join-finish">
-                        {move || i18n.t(Key::JoinNameContinue)}
+                        {tr(Key::JoinNameContinue)}
                     </button>
                 </div>
             </form>

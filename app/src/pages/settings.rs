@@ -2,7 +2,7 @@ use leptos::prelude::*;
 
 use crate::components::EraseAccount;
 use crate::engine::Command;
-use crate::i18n::{Key, Locale, fill, use_i18n};
+use crate::i18n::{Key, Locale, fill, tr, use_i18n};
 use crate::session::{LOCK_DELAYS, LockReason, Preferences, clean_name, use_session};
 
 /// `0123456789abcdef…` as `0123 4567 89ab …`, easier to read aloud.
@@ -69,19 +69,19 @@ pub fn Settings() -> impl IntoView {
     view! {
         <div class="pane-page">
             <header class="pane-head">
-                <a class="back-link" href="#/" aria-label=move || i18n.t(Key::ChatBack)>
+                <a class="back-link" href="#/" aria-label=tr(Key::ChatBack)>
                     <svg viewBox="0 0 24 24" class="icon" aria-hidden="true">
                         <path d="M15 5l-7 7 7 7" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" />
                     </svg>
                 </a>
-                <h2 tabindex="-1">{move || i18n.t(Key::SettingsTitle)}</h2>
+                <h2 tabindex="-1">{tr(Key::SettingsTitle)}</h2>
             </header>
             <div class="pane-body settings">
                 <section class="settings-section" aria-labelledby="settings-profile">
-                    <h3 id="settings-profile">{move || i18n.t(Key::SettingsProfile)}</h3>
+                    <h3 id="settings-profile">{tr(Key::SettingsProfile)}</h3>
                     <form class="form inline-form" on:submit=save_name>
                         <div class="field">
-                            <label for="settings-name">{move || i18n.t(Key::SettingsNameLabel)}</label>
+                            <label for="settings-name">{tr(Key::SettingsNameLabel)}</label>
                             <input
                                 id="settings-name"
                                 data-testid="settings-name"
@@ -96,23 +96,23 @@ pub fn Settings() -> impl IntoView {
                             />
                             <p class="hint">{fill(i18n.t(Key::SettingsHandle), &[("handle", &handle)])}</p>
                         </div>
-                        <button type="submit" class="button">{move || i18n.t(Key::CommonSave)}</button>
+                        <button type="submit" class="button">{tr(Key::CommonSave)}</button>
                         <span class="saved" role="status">
                             {move || saved.get().then(|| i18n.t(Key::CommonSaved))}
                         </span>
                     </form>
                 </section>
                 <section class="settings-section" aria-labelledby="settings-language">
-                    <h3 id="settings-language">{move || i18n.t(Key::SettingsLanguage)}</h3>
+                    <h3 id="settings-language">{tr(Key::SettingsLanguage)}</h3>
                     <div class="radio-group" role="radiogroup" aria-labelledby="settings-language">
                         {language(Locale::Fr, "Français")}
                         {language(Locale::En, "English")}
                     </div>
                 </section>
                 <section class="settings-section" aria-labelledby="settings-lock">
-                    <h3 id="settings-lock">{move || i18n.t(Key::SettingsLock)}</h3>
+                    <h3 id="settings-lock">{tr(Key::SettingsLock)}</h3>
                     <div class="field">
-                        <label for="lock-delay">{move || i18n.t(Key::SettingsLockDelay)}</label>
+                        <label for="lock-delay">{tr(Key::SettingsLockDelay)}</label>
                         <select id="lock-delay" data-testid="lock-delay" on:change=set_delay>
                             {LOCK_DELAYS
                                 .iter()
@@ -128,15 +128,15 @@ pub fn Settings() -> impl IntoView {
                                 })
                                 .collect_view()}
                         </select>
-                        <p class="hint">{move || i18n.t(Key::SettingsLockHint)}</p>
+                        <p class="hint">{tr(Key::SettingsLockHint)}</p>
                     </div>
                     <button type="button" class="button" on:click=move |_| session.lock(LockReason::Manual)>
-                        {move || i18n.t(Key::LockNow)}
+                        {tr(Key::LockNow)}
                     </button>
                 </section>
                 <section class="settings-section" aria-labelledby="settings-devices">
-                    <h3 id="settings-devices">{move || i18n.t(Key::SettingsDevices)}</h3>
-                    <p class="hint">{move || i18n.t(Key::SettingsDevicesHint)}</p>
+                    <h3 id="settings-devices">{tr(Key::SettingsDevices)}</h3>
+                    <p class="hint">{tr(Key::SettingsDevicesHint)}</p>
                     <ul class="devices" data-testid="devices">
                         {move || match chat.devices.get() {
                             None => view! { <li class="hint">{i18n.t(Key::AppLoading)}</li> }.into_any(),
@@ -149,7 +149,7 @@ pub fn Settings() -> impl IntoView {
                                         </svg>
                                         <code>{grouped(&device.id_hex)}</code>
                                         {device.this_device.then(|| view! {
-                                            <span class="tag">{move || i18n.t(Key::SettingsThisDevice)}</span>
+                                            <span class="tag">{tr(Key::SettingsThisDevice)}</span>
                                         })}
                                     </li>
                                 })
@@ -159,8 +159,8 @@ pub fn Settings() -> impl IntoView {
                     </ul>
                 </section>
                 <section class="settings-section danger-zone" aria-labelledby="settings-erase">
-                    <h3 id="settings-erase">{move || i18n.t(Key::SettingsErase)}</h3>
-                    <p>{move || i18n.t(Key::SettingsEraseBody)}</p>
+                    <h3 id="settings-erase">{tr(Key::SettingsErase)}</h3>
+                    <p>{tr(Key::SettingsEraseBody)}</p>
                     <EraseAccount />
                 </section>
             </div>

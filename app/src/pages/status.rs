@@ -2,16 +2,15 @@ use estafette_client::UserMessage;
 use leptos::prelude::*;
 
 use crate::components::EraseAccount;
-use crate::i18n::{Key, Locale, use_i18n};
+use crate::i18n::{Key, Locale, tr, use_i18n};
 
 /// While the account of this browser is being looked for.
 #[component]
 pub fn Loading() -> impl IntoView {
-    let i18n = use_i18n();
     view! {
         <div class="centered" aria-busy="true">
             <span class="spinner" aria-hidden="true"></span>
-            <p>{move || i18n.t(Key::AppLoading)}</p>
+            <p>{tr(Key::AppLoading)}</p>
         </div>
     }
 }
@@ -30,9 +29,9 @@ pub fn Stopped(message: UserMessage) -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <section class="auth-card" aria-labelledby="stopped-title">
-            <h1 id="stopped-title" tabindex="-1">{move || i18n.t(Key::StoppedTitle)}</h1>
+            <h1 id="stopped-title" tabindex="-1">{tr(Key::StoppedTitle)}</h1>
             <p class="error-text" role="alert">{move || localized(message, i18n.locale())}</p>
-            <p>{move || i18n.t(Key::StoppedBody)}</p>
+            <p>{tr(Key::StoppedBody)}</p>
             <EraseAccount />
         </section>
     }

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::components::EraseAccount;
-use crate::i18n::{Key, fill, use_i18n};
+use crate::i18n::{Key, fill, tr, use_i18n};
 use crate::session::{LockReason, UnlockFailure, use_session};
 
 /// Seconds to wait after the `failures`-th wrong passphrase: 1, 2, 4, … 30.
@@ -86,14 +86,14 @@ pub fn UnlockPage(reason: LockReason, join_link: bool) -> impl IntoView {
                     <path d="M7 10V7a5 5 0 0 1 10 0v3h1.5c.8 0 1.5.7 1.5 1.5v8c0 .8-.7 1.5-1.5 1.5h-13C4.7 21 4 20.3 4 19.5v-8c0-.8.7-1.5 1.5-1.5H7Zm2 0h6V7a3 3 0 0 0-6 0v3Z" />
                 </svg>
             </div>
-            <h1 id="unlock-title" tabindex="-1">{move || i18n.t(Key::UnlockTitle)}</h1>
+            <h1 id="unlock-title" tabindex="-1">{tr(Key::UnlockTitle)}</h1>
             <Show when=move || join_link>
-                <p class="notice" role="status">{move || i18n.t(Key::UnlockJoinLink)}</p>
+                <p class="notice" role="status">{tr(Key::UnlockJoinLink)}</p>
             </Show>
             <p class="lead" data-testid="unlock-reason">{reason_text}</p>
             <form class="form" on:submit=on_submit>
                 <div class="field">
-                    <label for="passphrase">{move || i18n.t(Key::UnlockLabel)}</label>
+                    <label for="passphrase">{tr(Key::UnlockLabel)}</label>
                     <input
                         id="passphrase"
                         data-testid="passphrase"
@@ -130,8 +130,8 @@ pub fn UnlockPage(reason: LockReason, join_link: bool) -> impl IntoView {
                 </div>
             </form>
             <details class="forgotten">
-                <summary>{move || i18n.t(Key::UnlockForgotten)}</summary>
-                <p>{move || i18n.t(Key::UnlockForgottenBody)}</p>
+                <summary>{tr(Key::UnlockForgotten)}</summary>
+                <p>{tr(Key::UnlockForgottenBody)}</p>
                 <EraseAccount />
             </details>
         </section>

@@ -4,7 +4,7 @@ use super::chat::ChatPage;
 use super::new_conversation::NewConversation;
 use super::settings::Settings;
 use crate::components::Avatar;
-use crate::i18n::{Key, fill, use_i18n};
+use crate::i18n::{Key, fill, tr, use_i18n};
 use crate::route::{Route, use_router};
 use crate::session::use_session;
 
@@ -27,10 +27,10 @@ pub fn Workspace() -> impl IntoView {
         <div class="workspace" data-view=view_kind>
             <nav class="sidebar" aria-labelledby="conversations-title">
                 <div class="sidebar-head">
-                    <h1 id="conversations-title" tabindex="-1">{move || i18n.t(Key::ConversationsTitle)}</h1>
+                    <h1 id="conversations-title" tabindex="-1">{tr(Key::ConversationsTitle)}</h1>
                     <a class="button primary small" href="#/new" data-testid="new-conversation">
                         <span aria-hidden="true">"+ "</span>
-                        {move || i18n.t(Key::ConversationsNew)}
+                        {tr(Key::ConversationsNew)}
                     </a>
                 </div>
                 <p class="sidebar-user">
@@ -52,13 +52,12 @@ pub fn Workspace() -> impl IntoView {
 
 #[component]
 fn Placeholder() -> impl IntoView {
-    let i18n = use_i18n();
     view! {
         <div class="placeholder">
             <svg viewBox="0 0 24 24" class="icon-large" aria-hidden="true">
                 <path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2Z" fill="none" stroke="currentColor" stroke-width="1.5" />
             </svg>
-            <p>{move || i18n.t(Key::ConversationsPick)}</p>
+            <p>{tr(Key::ConversationsPick)}</p>
         </div>
     }
 }
@@ -77,8 +76,8 @@ fn ConversationList() -> impl IntoView {
             when=move || chat.conversations.with(|c| !c.is_empty())
             fallback=move || view! {
                 <div class="empty" data-testid="conversations-empty">
-                    <p>{move || i18n.t(Key::ConversationsEmpty)}</p>
-                    <a class="button" href="#/new">{move || i18n.t(Key::ConversationsStartFirst)}</a>
+                    <p>{tr(Key::ConversationsEmpty)}</p>
+                    <a class="button" href="#/new">{tr(Key::ConversationsStartFirst)}</a>
                 </div>
             }
         >
