@@ -402,6 +402,37 @@ async fn search_matches_prefixes_literally(store: &dyn Store) {
     assert_eq!(store.search("j".into(), 1).await.unwrap().len(), 1);
 }
 
+async fn device_sets_follow_registrations_and_revocations(store: &dyn Store) {
+    register(store, "p@x.fr", 12, 70, 10).await.unwrap();
+    register(store, "q@x.fr", 13, 71, 10).await.unwrap();
+    let to_q = |id: u8| send("p@x.fr", 70, id, &[("q@x.fr", 71)]);
+    assert!(matches!(
+        store.send(to_q(1)).await.unwrap(),
+        SendOutcome::Accepted(_)
+    ));
+    // A device added after the relay last looked must be addressed.
+    register(store, "q@x.fr", 13, 72, 10).await.unwrap();
+    assert_eq!(
+        store.send(to_q(2)).await.unwrap(),
+        SendOutcome::Stale(vec![StaleAccount {
+            handle: "q@x.fr".into(),
+            missing: vec![DeviceId([72; 16])],
+            extra: vec![],
+        }])
+    );
+    let both = send("p@x.fr", 70, 3, &[("q@x.fr", 71), ("q@x.fr", 72)]);
+    assert!(matches!(
+        store.send(both.clone()).await.unwrap(),
+        SendOutcome::Accepted(_)
+    ));
+    // A revoked account has no devices any more.
+    store.revoke("q@x.fr".into(), 20).await.unwrap();
+    let again = send("p@x.fr", 70, 4, &[("q@x.fr", 71), ("q@x.fr", 72)]);
+    assert!(
+        matches!(store.send(again).await.unwrap(), SendOutcome::Stale(ref s) if s[0].extra.len() == 2)
+    );
+}
+
 macro_rules! store_suite {
     ($backend:ident, $limits:expr, $open:expr) => {
         mod $backend {
@@ -448,6 +479,11 @@ macro_rules! store_suite {
                 revocation_drops_everything_but_the_record(&*s).await;
             }
             #[tokio::test]
+            async fn device_sets() {
+                let (_d, s) = store().await;
+                device_sets_follow_registrations_and_revocations(&*s).await;
+            }
+            #[tokio::test]
             async fn search() {
                 let (_d, s) = store().await;
                 search_matches_prefixes_literally(&*s).await;
@@ -464,3 +500,23 @@ store_suite!(
     },
     |dir, limits| Box::new(SqliteStore::open(dir, limits).unwrap())
 );
+
+/// The `revoke` command runs in its own process, with its own connection: the
+/// serving relay's copy of device sets must notice its commit.
+#[tokio::test]
+async fn sqlite_sees_a_revocation_committed_by_another_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = SqliteStore::open(dir.path(), StoreLimits::default()).unwrap();
+    register(&relay, "p@x.fr", 12, 70, 10).await.unwrap();
+    register(&relay, "q@x.fr", 13, 71, 10).await.unwrap();
+    let to_q = |id: u8| send("p@x.fr", 70, id, &[("q@x.fr", 71)]);
+    assert!(matches!(
+        relay.send(to_q(1)).await.unwrap(),
+        SendOutcome::Accepted(_)
+    ));
+    let command = SqliteStore::open(dir.path(), StoreLimits::default()).unwrap();
+    command.revoke("q@x.fr".into(), 20).await.unwrap();
+    assert!(
+        matches!(relay.send(to_q(2)).await.unwrap(), SendOutcome::Stale(ref s) if s[0].extra == [DeviceId([71; 16])])
+    );
+}

@@ -5,7 +5,8 @@
 //! once: one fsync for many sends. A job's answer leaves only after the commit,
 //! so an `Accepted` is durable. Reads use separate connections (WAL readers).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -161,8 +162,49 @@ impl SqliteStore {
     }
 }
 
+thread_local! {
+    /// The writer thread's copy of each handle's active devices (`None`: no
+    /// active account), so a `Send` does not re-read two accounts and their
+    /// devices. Only the writer changes accounts and devices in this process;
+    /// it clears the copy when it does, when a commit fails, and when another
+    /// process (the `revoke` command) committed to the file (`data_version`).
+    static DEVICE_SETS: RefCell<HashMap<String, Option<Vec<DeviceId>>>> =
+        RefCell::new(HashMap::new());
+    static DATA_VERSION: Cell<i64> = const { Cell::new(-1) };
+}
+
+fn forget_device_sets() {
+    DEVICE_SETS.with(|sets| sets.borrow_mut().clear());
+}
+
+/// The active devices of `handle`, from the writer's copy or the database.
+fn active_devices(conn: &Connection, handle: &str) -> StoreResult<Option<Vec<DeviceId>>> {
+    if let Some(known) = DEVICE_SETS.with(|sets| sets.borrow().get(handle).cloned()) {
+        return Ok(known);
+    }
+    let devices = match active_account(conn, handle)? {
+        Some(account_id) => Some(devices_of(conn, account_id)?),
+        None => None,
+    };
+    DEVICE_SETS.with(|sets| {
+        let mut sets = sets.borrow_mut();
+        // Bounded: a relay with more active handles re-reads the overflow.
+        if sets.len() >= 100_000 {
+            sets.clear();
+        }
+        sets.insert(handle.to_owned(), devices.clone());
+    });
+    Ok(devices)
+}
+
 fn write_loop(conn: Connection, mut rx: mpsc::Receiver<Job>, limits: StoreLimits) {
     while let Some(first) = rx.blocking_recv() {
+        let version = conn
+            .pragma_query_value(None, "data_version", |r| r.get::<_, i64>(0))
+            .unwrap_or(-2);
+        if DATA_VERSION.with(|v| v.replace(version)) != version {
+            forget_device_sets();
+        }
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
@@ -180,6 +222,7 @@ fn write_loop(conn: Connection, mut rx: mpsc::Receiver<Job>, limits: StoreLimits
         let commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
         if let Err(error) = &commit {
             tracing::error!(%error, "commit failed");
+            forget_device_sets();
             let _ = conn.execute_batch("ROLLBACK");
         }
         for finish in finishers {
@@ -435,13 +478,11 @@ fn send_tx(conn: &Connection, limits: &StoreLimits, send: NewSend) -> StoreResul
     }
     let mut stale = Vec::new();
     for (handle, devices) in &addressed {
-        let current: BTreeSet<DeviceId> = match active_account(conn, handle)? {
-            Some(account_id) => devices_of(conn, account_id)?
-                .into_iter()
-                .filter(|d| *d != send.sender_device)
-                .collect(),
-            None => BTreeSet::new(),
-        };
+        let current: BTreeSet<DeviceId> = active_devices(conn, handle)?
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|d| *d != send.sender_device)
+            .collect();
         let missing: Vec<DeviceId> = current.difference(devices).copied().collect();
         let extra: Vec<DeviceId> = devices.difference(&current).copied().collect();
         if !missing.is_empty() || !extra.is_empty() {
@@ -498,6 +539,7 @@ fn register_tx(
     conn: &Connection,
     new: NewDevice,
 ) -> StoreResult<Result<AccountInfo, RegisterRefusal>> {
+    forget_device_sets();
     let invite: Option<(i64, i64, Option<i64>)> = conn
         .query_row(
             "SELECT account_id, expires_at, used_at FROM invites WHERE token_hash = ?1",
@@ -665,6 +707,7 @@ impl Store for SqliteStore {
         now_ms: u64,
     ) -> BoxFuture<'_, StoreResult<Option<Vec<DeviceId>>>> {
         self.write(move |conn, _| {
+            forget_device_sets();
             let account: Option<i64> = conn
                 .query_row(
                     "SELECT id FROM accounts WHERE handle = ?1",
