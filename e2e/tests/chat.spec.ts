@@ -30,7 +30,8 @@ function messages(page: Page) {
 test("Alice and Bob chat both ways, ticks reach read, offline delivery, history after unlock", async ({ browser }, info) => {
   test.setTimeout(180_000);
   const aliceContext = await browser.newContext();
-  const bobContext = await browser.newContext();
+  // Bob uses the dark theme on a narrow screen: the same journey there.
+  const bobContext = await browser.newContext({ colorScheme: "dark", viewport: { width: 390, height: 760 } });
   const alice = await aliceContext.newPage();
   const bob = await bobContext.newPage();
   const seenAlice = watch(alice);
@@ -66,6 +67,11 @@ test("Alice and Bob chat both ways, ticks reach read, offline delivery, history 
   const entry = bob.getByTestId("conversation").filter({ hasText: "Alice Martin" });
   await expect(entry.getByTestId("unread")).toContainText("2", { timeout: 30_000 });
   await bob.screenshot({ path: info.outputPath("chat-2-unread.png") });
+  // Nothing runs off a narrow screen, however long the preview.
+  for (const part of [entry.getByTestId("unread"), bob.getByTestId("new-conversation")]) {
+    const box = await part.boundingBox();
+    expect(box && box.x + box.width).toBeLessThanOrEqual(390);
+  }
   await entry.click();
   await expect(messages(bob)).toHaveCount(2);
   await expect(messages(bob).first().locator(".msg-text")).toHaveText("Bonjour Bob,\nas-tu reçu la note ?");
@@ -75,6 +81,7 @@ test("Alice and Bob chat both ways, ticks reach read, offline delivery, history 
   await expect(messages(bob).nth(1).locator("img")).toHaveCount(0);
   await expect(messages(bob).nth(1)).toContainText("<img src=x onerror=alert(1)>");
   await expect(bob.getByTestId("live-region")).toContainText("Alice Martin");
+  await expectNoSeriousA11yViolation(bob, "chat (dark, narrow)");
 
   // Alice's ticks reach "read".
   await expect(messages(alice).nth(1)).toHaveAttribute("data-state", "read", { timeout: 30_000 });
@@ -103,9 +110,10 @@ test("Alice and Bob chat both ways, ticks reach read, offline delivery, history 
   await expect(messages(alice).last()).toHaveAttribute("data-state", "read", { timeout: 30_000 });
 
   // A reload and unlock keep the history, in order.
+  // (The address still names the conversation: it opens again after unlock.)
   await bob.reload();
   await unlock(bob);
-  await bob.getByTestId("conversation").filter({ hasText: "Alice Martin" }).click();
+  await expect(bob.getByTestId("chat-title")).toHaveText("Alice Martin");
   await expect(messages(bob)).toHaveCount(6);
   await expect(messages(bob).nth(2)).toContainText("Oui");
   await bob.screenshot({ path: info.outputPath("chat-5-bob-after-reload.png") });
