@@ -106,6 +106,21 @@ pub fn App() -> impl IntoView {
         router.route();
         request_animation_frame(focus_screen);
     });
+    // Unread messages in the tab's title, so they show from another tab.
+    Effect::new(move |_| {
+        let unread: u32 = session
+            .chat
+            .conversations
+            .with(|list| list.iter().map(|c| c.unread).sum());
+        let title = if unread > 0 && session.phase.get() == Phase::Unlocked {
+            format!("({unread}) Estafette")
+        } else {
+            "Estafette".to_owned()
+        };
+        if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+            document.set_title(&title);
+        }
+    });
     // The first usable screen: a mark the load benchmark (e2e) reads.
     Effect::new(move |marked: Option<bool>| {
         let ready = screen.get() != Screen::Loading;

@@ -66,6 +66,7 @@ test("Alice and Bob chat both ways, ticks reach read, offline delivery, history 
   // Bob sees the conversation with an unread badge, opens it, reads.
   const entry = bob.getByTestId("conversation").filter({ hasText: "Alice Martin" });
   await expect(entry.getByTestId("unread")).toContainText("2", { timeout: 30_000 });
+  await expect(bob).toHaveTitle("(2) Estafette");
   await bob.screenshot({ path: info.outputPath("chat-2-unread.png") });
   // Nothing runs off a narrow screen, however long the preview.
   for (const part of [entry.getByTestId("unread"), bob.getByTestId("new-conversation")]) {
@@ -74,6 +75,7 @@ test("Alice and Bob chat both ways, ticks reach read, offline delivery, history 
   }
   await entry.click();
   await expect(messages(bob)).toHaveCount(2);
+  await expect(bob).toHaveTitle("Estafette");
   await expect(messages(bob).first().locator(".msg-text")).toHaveText("Bonjour Bob,\nas-tu reçu la note ?");
   const link = messages(bob).nth(1).locator("a");
   await expect(link).toHaveAttribute("href", "https://www.service-public.fr/note");
@@ -109,14 +111,25 @@ test("Alice and Bob chat both ways, ticks reach read, offline delivery, history 
   await expect(messages(bob).last()).toContainText("Message 3");
   await expect(messages(alice).last()).toHaveAttribute("data-state", "read", { timeout: 30_000 });
 
+  // Alice goes offline: what she writes waits (clock icon) and leaves on return.
+  await aliceContext.setOffline(true);
+  await expect(alice.getByTestId("offline-banner")).toBeVisible({ timeout: 15_000 });
+  await send(alice, "Écrit hors ligne");
+  await expect(messages(alice).last()).toHaveAttribute("data-state", "sending");
+  await alice.screenshot({ path: info.outputPath("chat-5-alice-offline.png") });
+  await aliceContext.setOffline(false);
+  await expect(messages(alice).last()).toHaveAttribute("data-state", /sent|delivered|read/, { timeout: 30_000 });
+  await expect(messages(bob)).toHaveCount(7, { timeout: 30_000 });
+  await expect(messages(bob).last()).toContainText("Écrit hors ligne");
+
   // A reload and unlock keep the history, in order.
   // (The address still names the conversation: it opens again after unlock.)
   await bob.reload();
   await unlock(bob);
   await expect(bob.getByTestId("chat-title")).toHaveText("Alice Martin");
-  await expect(messages(bob)).toHaveCount(6);
+  await expect(messages(bob)).toHaveCount(7);
   await expect(messages(bob).nth(2)).toContainText("Oui");
-  await bob.screenshot({ path: info.outputPath("chat-5-bob-after-reload.png") });
+  await bob.screenshot({ path: info.outputPath("chat-6-bob-after-reload.png") });
 
   expectOnlyOrigin(seenAlice.requests, relay.origin);
   expectOnlyOrigin(seenBob.requests, relay.origin);

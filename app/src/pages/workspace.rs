@@ -38,6 +38,24 @@ pub fn Workspace() -> impl IntoView {
                 </p>
                 <ConversationList />
             </nav>
+            {move || {
+                // The new-conversation page shows its own errors.
+                let elsewhere = router.route() != Route::NewConversation;
+                session.chat.failure.get().filter(|_| elsewhere).map(|message| {
+                    view! {
+                        <div class="toast" role="alert" data-testid="failure">
+                            <p>{move || super::status::localized(message, i18n.locale())}</p>
+                            <button
+                                type="button"
+                                class="button small"
+                                on:click=move |_| session.chat.failure.set(None)
+                            >
+                                {tr(Key::CommonClose)}
+                            </button>
+                        </div>
+                    }
+                })
+            }}
             <section class="pane">
                 {move || match pane.get() {
                     Route::Chat(handle) => view! { <ChatPage handle /> }.into_any(),
