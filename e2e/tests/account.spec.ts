@@ -121,7 +121,13 @@ test("lock, wrong passphrase with a growing delay, unlock, auto-lock, settings, 
   await page.getByTestId("passphrase").fill("toujours pas la bonne");
   await page.keyboard.press("Enter");
   await expect(page.getByTestId("unlock-wait")).toContainText("2 s", { timeout: 20_000 });
+  // A reload does not reset the count: the next wrong try waits 4 s.
+  await page.reload();
   await expect(page.getByTestId("unlock")).toBeEnabled({ timeout: 5_000 });
+  await page.getByTestId("passphrase").fill("encore une erreur");
+  await page.keyboard.press("Enter");
+  await expect(page.getByTestId("unlock-wait")).toContainText(/[34] s/, { timeout: 20_000 });
+  await expect(page.getByTestId("unlock")).toBeEnabled({ timeout: 6_000 });
   await unlock(page);
 
   // Settings: the lock delay is kept (sealed) across a reload.

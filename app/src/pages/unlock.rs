@@ -15,6 +15,35 @@ pub fn retry_delay_s(failures: u32) -> u32 {
     }
 }
 
+/// Where wrong attempts are counted, so a reload does not reset the delay
+/// (a device fact, not account data; erase clears it, a success too).
+const ATTEMPTS_KEY: &str = "estafette.unlock-attempts";
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// `(failures, wait until ms)` saved by [`save_attempts`].
+fn load_attempts() -> (u32, f64) {
+    let saved = storage().and_then(|s| s.get_item(ATTEMPTS_KEY).ok().flatten());
+    saved
+        .as_deref()
+        .and_then(|text| text.split_once(','))
+        // Integers only: float parsing and printing would add ~20 KB to the wasm.
+        .and_then(|(n, until)| Some((n.parse().ok()?, until.parse::<u64>().ok()? as f64)))
+        .unwrap_or((0, 0.0))
+}
+
+fn save_attempts(failures: u32, until_ms: f64) {
+    if let Some(storage) = storage() {
+        let _ = if failures == 0 {
+            storage.remove_item(ATTEMPTS_KEY)
+        } else {
+            storage.set_item(ATTEMPTS_KEY, &format!("{failures},{}", until_ms as u64))
+        };
+    }
+}
+
 /// The unlock screen of an existing account.
 #[component]
 pub fn UnlockPage(reason: LockReason, join_link: bool) -> impl IntoView {
@@ -22,9 +51,11 @@ pub fn UnlockPage(reason: LockReason, join_link: bool) -> impl IntoView {
     let session = use_session();
     let passphrase = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
-    let failures = RwSignal::new(0u32);
-    let error = RwSignal::new(None::<Key>);
-    let wait_until = RwSignal::new(0.0f64);
+    let (saved_failures, saved_until) = load_attempts();
+    let failures = RwSignal::new(saved_failures);
+    let still_waiting = saved_until > js_sys::Date::now();
+    let error = RwSignal::new(still_waiting.then_some(Key::UnlockWrong));
+    let wait_until = RwSignal::new(saved_until);
     let now = RwSignal::new(js_sys::Date::now());
     let input_ref = NodeRef::<leptos::html::Input>::new();
     let ticking = set_interval_with_handle(
@@ -55,13 +86,15 @@ pub fn UnlockPage(reason: LockReason, join_link: bool) -> impl IntoView {
             let result = session.unlock(&attempt).await;
             busy.set(false);
             match result {
-                Ok(()) => {}
+                Ok(()) => save_attempts(0, 0.0),
                 Err(failure) => {
                     passphrase.set(String::new());
                     if failure == UnlockFailure::WrongPassphrase {
                         failures.update(|n| *n += 1);
                         let delay = retry_delay_s(failures.get_untracked());
-                        wait_until.set(js_sys::Date::now() + f64::from(delay) * 1000.0);
+                        let until = js_sys::Date::now() + f64::from(delay) * 1000.0;
+                        wait_until.set(until);
+                        save_attempts(failures.get_untracked(), until);
                         now.set(js_sys::Date::now());
                         error.set(Some(Key::UnlockWrong));
                     } else {
