@@ -198,3 +198,17 @@ test("every screen works at 360 px wide", async ({ browser }, info) => {
   await page.screenshot({ path: info.outputPath("narrow-unlock.png") });
   await context.close();
 });
+
+test("a revoked account stops at once with an explanation, and can be erased", async ({ page }, info) => {
+  await joinByLink(page, await relay.invite("dora.blanc@justice.gouv.fr", "Dora Blanc"));
+  await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "connected");
+  await relay.revoke("dora.blanc@justice.gouv.fr");
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Compte indisponible", { timeout: 15_000 });
+  await expect(page.getByRole("alert")).toContainText("désactivé");
+  await expectNoSeriousA11yViolation(page, "stopped");
+  await page.screenshot({ path: info.outputPath("stopped.png") });
+  await page.getByTestId("erase").click();
+  await page.getByTestId("erase-confirm").click();
+  await expect(page.getByTestId("erased-notice")).toBeVisible({ timeout: 15_000 });
+  expect((await browserStorage(page)).databases).toEqual([]);
+});

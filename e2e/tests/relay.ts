@@ -91,6 +91,14 @@ export class RelayProcess {
    * Invites someone the way an administrator does (`estafette-relay invite`,
    * which works while `serve` runs) and returns the printed join URL.
    */
+  async revoke(handle: string): Promise<void> {
+    await new Promise<void>((ok, fail) =>
+      execFile(relayBinary, ["revoke", "--data-dir", this.dataDir, "--handle", handle], (error, _out, err) =>
+        error ? fail(new Error(`revoke failed: ${err}`)) : ok(),
+      ),
+    );
+  }
+
   async invite(handle: string, name: string): Promise<string> {
     const stdout = await new Promise<string>((ok, fail) =>
       execFile(
