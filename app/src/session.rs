@@ -142,6 +142,10 @@ pub struct Session {
     pub chat: Chat,
     vault: StoredValue<Option<Rc<Vault<Store>>>, LocalStorage>,
     engine: StoredValue<Option<EngineHandle>, LocalStorage>,
+    /// Which engine is current: a dropped engine finishes asynchronously and
+    /// its last events (a `Replaced` refusal after a quick re-unlock, say)
+    /// must not reach the new session.
+    generation: StoredValue<u64>,
     relay: RelayLink,
 }
 
@@ -157,6 +161,7 @@ impl Session {
             chat: Chat::new(),
             vault: StoredValue::new_local(None),
             engine: StoredValue::new_local(None),
+            generation: StoredValue::new(0),
             relay,
         };
         spawn_local(async move {
@@ -271,13 +276,25 @@ impl Session {
         let chat = self.chat;
         let session = *self;
         let own_handle = identity.profile.handle.clone();
-        let engine = EngineHandle::start(vault.clone(), identity, move |event| match event {
-            // Not from inside the engine's own callback: the engine is dropped.
-            Event::Stopped(message) => spawn_local(async move { session.stop(message) }),
-            Event::Connection(state) if crate::engine::ENGINE_OWNS_CONNECTION => {
-                session.relay.state.set(state);
+        self.generation.update_value(|g| *g += 1);
+        let generation = self.generation.get_value();
+        let current = move || session.generation.try_get_value() == Some(generation);
+        let engine = EngineHandle::start(vault.clone(), identity, move |event| {
+            if !current() {
+                return;
             }
-            event => chat.apply(event, &own_handle),
+            match event {
+                // Not from inside the engine's own callback: the engine is dropped.
+                Event::Stopped(message) => spawn_local(async move {
+                    if current() {
+                        session.stop(message);
+                    }
+                }),
+                Event::Connection(state) if crate::engine::ENGINE_OWNS_CONNECTION => {
+                    session.relay.state.set(state);
+                }
+                event => chat.apply(event, &own_handle),
+            }
         });
         if crate::engine::ENGINE_OWNS_CONNECTION {
             self.relay.stop_anonymous();
@@ -308,6 +325,7 @@ impl Session {
 
     /// Stops the engine and forgets every secret and plaintext in memory.
     fn stop_engine(&self) {
+        self.generation.update_value(|g| *g += 1);
         self.engine.set_value(None);
         self.chat.clear();
         self.profile.set(None);
