@@ -132,6 +132,14 @@ test("Alice and Bob chat both ways, ticks reach read, offline delivery, history 
   await expect(messages(bob).nth(2)).toContainText("Oui");
   await bob.screenshot({ path: info.outputPath("chat-6-bob-after-reload.png") });
 
+  // Everything follows the language, dates and delivery states included.
+  await alice.getByTestId("language-switch").click();
+  await expect(alice.locator(".day-separator h3").first()).toHaveText("Today");
+  await expect(alice.getByTestId("composer")).toHaveAttribute("placeholder", "Write to Bob Leroy…");
+  await expect(messages(alice).first().getByTestId("ticks")).toHaveAttribute("aria-label", "Read");
+  await expectNoSeriousA11yViolation(alice, "chat (en)");
+  await alice.screenshot({ path: info.outputPath("chat-7-alice-english.png") });
+
   expectOnlyOrigin(seenAlice.requests, relay.origin);
   expectOnlyOrigin(seenBob.requests, relay.origin);
   const unexpected = (errors: string[]) => errors.filter((e) => !/WebSocket connection to '.*' failed/.test(e));
