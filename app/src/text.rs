@@ -33,7 +33,10 @@ pub fn pieces(text: &str) -> Vec<Piece<'_>> {
             }
             link = stripped;
         }
-        let scheme_len = if link.starts_with("https://") { 8 } else { 7 };
+        let https = link
+            .get(..8)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://"));
+        let scheme_len = if https { 8 } else { 7 };
         if link.len() <= scheme_len {
             // "https://" alone: keep it as text.
             let (text_part, after) = candidate.split_at(scheme_len.min(candidate.len()));
@@ -114,6 +117,31 @@ mod tests {
             vec![Text("https://"), Text(" rien")]
         );
         assert_eq!(pieces("xhttps://a.fr"), vec![Text("xhttps://a.fr")]);
+        assert_eq!(pieces("HTTPS://"), vec![Text("HTTPS://")]);
+        assert_eq!(pieces("HTTPS://A.FR"), vec![Link("HTTPS://A.FR")]);
+    }
+
+    #[test]
+    fn odd_input_never_panics_and_round_trips() {
+        let parts = [
+            "é", "http://", "HTTPS://", "(", ")", ".", " ", "\n", "»", "a", "<", "日本",
+        ];
+        for a in parts {
+            for b in parts {
+                for c in parts {
+                    for d in parts {
+                        let text = format!("{a}{b}{c}{d}");
+                        let joined: String = pieces(&text)
+                            .iter()
+                            .map(|p| match p {
+                                Text(t) | Link(t) => *t,
+                            })
+                            .collect();
+                        assert_eq!(joined, text);
+                    }
+                }
+            }
+        }
     }
 
     #[test]
