@@ -46,6 +46,13 @@ fn make() -> Result<Vec<(&'static str, &'static str, Vec<u8>)>> {
         parallelism: 1,
     };
     let tagged = |kind: u8, bytes: &[u8]| [&[kind][..], bytes].concat();
+    let mut sender = estafette_crypto::SenderChain::generate([7; 16], 1)?;
+    let distribution = sender.distribution().encode().to_vec();
+    let group_message = sender.encrypt(b"au groupe")?;
+    let mut member = estafette_crypto::ReceiverChain::new(&sender.distribution());
+    member.decrypt(&sender.encrypt(b"suite")?)?;
+    sender.encrypt(b"perdu")?;
+    member.decrypt(&sender.encrypt(b"apres")?)?;
     Ok(vec![
         ("prekey_message", "first", first.clone()),
         ("ratchet_message", "reply", reply),
@@ -72,5 +79,13 @@ fn make() -> Result<Vec<(&'static str, &'static str, Vec<u8>)>> {
             key.seal("store", b"key", b"content")?,
         ),
         ("padding", "padded", pad(b"content").to_vec()),
+        ("group_message", "message", group_message),
+        ("group_message", "distribution", distribution),
+        ("group_message", "sender_chain", sender.to_bytes().to_vec()),
+        (
+            "group_message",
+            "receiver_chain",
+            member.to_bytes().to_vec(),
+        ),
     ])
 }

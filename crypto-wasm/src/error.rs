@@ -75,6 +75,14 @@ pub enum Error {
         "The key for this message was already used or discarded, so the message is a replay or too old."
     )]
     MessageKeyUnavailable,
+    /// A group message is for another group or sender chain than the one given.
+    #[error("This group message belongs to another group or sender chain than this one.")]
+    GroupMismatch,
+    /// A group message is too far ahead of its sender chain.
+    #[error(
+        "The group message is {0} keys ahead of its sender chain; at most 2000 may be skipped."
+    )]
+    TooManySkippedGroupKeys(u64),
     /// The message would require skipping too many keys.
     #[error("The message is {0} keys ahead of its chain; at most 1000 may be skipped.")]
     TooManySkippedKeys(u64),

@@ -38,7 +38,6 @@
 mod at_rest;
 mod codec;
 mod error;
-#[allow(dead_code)]
 mod group;
 mod identity;
 mod message;
@@ -55,6 +54,11 @@ mod tests;
 
 pub use at_rest::{Argon2Params, SEALED_RECORD_OVERHEAD, StorageKey, WRAPPED_STORAGE_KEY_LEN};
 pub use error::{Error, Result};
+pub use group::{
+    GROUP_ID_LEN, GROUP_MESSAGE_HEADER_LEN, GROUP_MESSAGE_TYPE, GroupMessage,
+    MAX_GROUP_SKIPPED_KEYS, ReceiverChain, SENDER_KEY_DISTRIBUTION_LEN, SenderChain,
+    SenderKeyDistribution,
+};
 pub use identity::{
     account_key::Account,
     device::Device,

@@ -47,6 +47,16 @@ impl AccountPublicKey {
     }
 }
 
+impl AccountPublicKey {
+    /// Verifies `sig` over `msg` itself, with no context prefix (the group
+    /// messages of PROTOCOL.md section 6 sign their body as it is).
+    pub(crate) fn verify_raw(&self, msg: &[u8], sig: &[u8; 64], what: &'static str) -> Result<()> {
+        let key = VerifyingKey::from_bytes(&self.0).map_err(|_| Error::BadSignature(what))?;
+        key.verify_strict(msg, &Signature::from_bytes(sig))
+            .map_err(|_| Error::BadSignature(what))
+    }
+}
+
 impl fmt::Debug for AccountPublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "AccountPublicKey({}…)", short_hex(&self.0))
@@ -89,5 +99,10 @@ impl Ed25519SigningKey {
 
     pub(crate) fn sign(&self, context: &[u8], body: &[&[u8]]) -> [u8; 64] {
         self.0.sign(&signed_message(context, body)).to_bytes()
+    }
+
+    /// Signs `msg` itself, with no context prefix (group messages).
+    pub(crate) fn sign_raw(&self, msg: &[u8]) -> [u8; 64] {
+        self.0.sign(msg).to_bytes()
     }
 }
