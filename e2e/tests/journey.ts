@@ -7,10 +7,11 @@ export const PASSPHRASE = "cheval bleu traverse la Loire 7h";
 
 /**
  * gloo-net 0.7's WebSocket does not remove its "close" listener when dropped,
- * so a socket dropped while still open (lock, auto-lock, a reconnect) can make
- * the browser call that freed closure when the close completes: an uncaught
- * error with no effect on the user. Tolerated here until the client's
- * BrowserLink keeps the socket until its close event; reported to the engine.
+ * so a socket dropped while still open (lock, auto-lock, a reconnect) made
+ * the browser call that freed closure when the close completed: an uncaught
+ * error with no effect on the user (about 1 run in 10). The client now keeps
+ * every socket until its close event (`transport::close_and_wait`, 60 s at
+ * most); the message stays tolerated only for a close slower than that.
  */
 const KNOWN_DEFECT = /closure invoked recursively or after being dropped/;
 

@@ -6,6 +6,7 @@ use std::rc::Rc;
 
 use estafette_wire::{ClientFrame, ErrorCode, Hello, ServerFrame, WEBSOCKET_PATH, WIRE_VERSION};
 use futures::future::{Either, select};
+use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use gloo_net::websocket::Message;
 use gloo_net::websocket::futures::WebSocket;
@@ -137,6 +138,20 @@ async fn session(
         return Outcome::Failed;
     };
     let (mut sink, mut stream) = socket.split();
+    let outcome = run_socket(&mut sink, &mut stream, stopped, backoff, report).await;
+    // In the background: the indicator must not wait for the close event.
+    wasm_bindgen_futures::spawn_local(crate::transport::close_and_wait(sink, stream));
+    outcome
+}
+
+/// Hello, then frames until the link drops or the page stops it.
+async fn run_socket(
+    sink: &mut SplitSink<WebSocket, Message>,
+    stream: &mut SplitStream<WebSocket>,
+    stopped: &Cell<bool>,
+    backoff: &mut Backoff,
+    report: &mut impl FnMut(ConnectionState),
+) -> Outcome {
     let hello = ClientFrame::Hello(Hello {
         wire_version: WIRE_VERSION,
         software: crate::SOFTWARE.into(),
@@ -192,6 +207,5 @@ async fn session(
             }
         }
     }
-    let _ = sink.close().await;
     outcome
 }

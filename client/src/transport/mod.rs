@@ -10,6 +10,8 @@ mod native;
 use std::future::Future;
 
 #[cfg(target_arch = "wasm32")]
+pub(crate) use browser::close_and_wait;
+#[cfg(target_arch = "wasm32")]
 pub use browser::{BrowserLink, BrowserTransport};
 #[cfg(not(target_arch = "wasm32"))]
 pub use native::{NativeLink, NativeTransport};
