@@ -140,11 +140,15 @@ impl ReceiverChain {
         let signing_key = AccountPublicKey::from_bytes(r.array()?)?;
         let count = r.len(MAX_GROUP_SKIPPED_KEYS)?;
         let mut skipped = BTreeMap::new();
+        let mut previous: Option<u32> = None;
         for _ in 0..count {
             let at = r.u32()?;
-            if at >= iteration || skipped.insert(at, Zeroizing::new(r.array()?)).is_some() {
-                return Err(r.malformed("a skipped key is not before the chain"));
+            // Canonical: strictly increasing, all before the chain's iteration.
+            if at >= iteration || previous.is_some_and(|p| at <= p) {
+                return Err(r.malformed("the skipped keys are not in order before the chain"));
             }
+            previous = Some(at);
+            skipped.insert(at, Zeroizing::new(r.array()?));
         }
         r.finish()?;
         Ok(Self {
