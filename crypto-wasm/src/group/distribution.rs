@@ -37,29 +37,36 @@ impl SenderKeyDistribution {
     /// The bytes to send (secret: they carry the chain key).
     pub fn encode(&self) -> Zeroizing<Vec<u8>> {
         let mut w = Writer::new(VERSION);
-        w.bytes(&self.group_id)
-            .u32(self.chain_id)
-            .u32(self.iteration)
-            .bytes(&self.chain_key[..])
-            .bytes(self.signing_key.as_bytes());
+        self.write_to(&mut w);
         w.finish()
     }
 
     /// Parses a distribution; the signature key must be a valid Ed25519 key.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
         let mut r = Reader::with_version(bytes, "sender key distribution", VERSION)?;
-        let group_id = r.array()?;
-        let chain_id = r.u32()?;
-        let iteration = r.u32()?;
-        let chain_key = Zeroizing::new(r.array()?);
-        let signing_key = AccountPublicKey::from_bytes(r.array()?)?;
+        let distribution = Self::read_from(&mut r)?;
         r.finish()?;
+        Ok(distribution)
+    }
+
+    /// The fields after the version byte (also the start of a stored
+    /// [`super::ReceiverChain`]).
+    pub(super) fn write_to(&self, w: &mut Writer) {
+        w.bytes(&self.group_id)
+            .u32(self.chain_id)
+            .u32(self.iteration)
+            .bytes(&self.chain_key[..])
+            .bytes(self.signing_key.as_bytes());
+    }
+
+    /// Reads what [`Self::write_to`] wrote.
+    pub(super) fn read_from(r: &mut Reader<'_>) -> Result<Self> {
         Ok(Self {
-            group_id,
-            chain_id,
-            iteration,
-            chain_key,
-            signing_key,
+            group_id: r.array()?,
+            chain_id: r.u32()?,
+            iteration: r.u32()?,
+            chain_key: Zeroizing::new(r.array()?),
+            signing_key: AccountPublicKey::from_bytes(r.array()?)?,
         })
     }
 }

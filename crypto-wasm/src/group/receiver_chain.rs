@@ -118,12 +118,15 @@ impl ReceiverChain {
     /// iteration || CK(32) || signing_pub(32) || count(u32) || (iteration(u32) || mk(32))*`.
     pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
         let mut w = Writer::new(STATE_VERSION);
-        w.bytes(&self.group_id)
-            .u32(self.chain_id)
-            .u32(self.iteration)
-            .bytes(&self.chain_key[..])
-            .bytes(self.signing_key.as_bytes())
-            .len(self.skipped.len());
+        SenderKeyDistribution {
+            group_id: self.group_id,
+            chain_id: self.chain_id,
+            iteration: self.iteration,
+            chain_key: self.chain_key.clone(),
+            signing_key: self.signing_key,
+        }
+        .write_to(&mut w);
+        w.len(self.skipped.len());
         for (iteration, key) in &self.skipped {
             w.u32(*iteration).bytes(&key[..]);
         }
@@ -133,32 +136,20 @@ impl ReceiverChain {
     /// Restores a state written by [`ReceiverChain::to_bytes`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let mut r = Reader::with_version(bytes, "receiver chain", STATE_VERSION)?;
-        let group_id = r.array()?;
-        let chain_id = r.u32()?;
-        let iteration = r.u32()?;
-        let chain_key = Zeroizing::new(r.array()?);
-        let signing_key = AccountPublicKey::from_bytes(r.array()?)?;
+        let mut chain = Self::new(&SenderKeyDistribution::read_from(&mut r)?);
         let count = r.len(MAX_GROUP_SKIPPED_KEYS)?;
-        let mut skipped = BTreeMap::new();
         let mut previous: Option<u32> = None;
         for _ in 0..count {
             let at = r.u32()?;
             // Canonical: strictly increasing, all before the chain's iteration.
-            if at >= iteration || previous.is_some_and(|p| at <= p) {
+            if at >= chain.iteration || previous.is_some_and(|p| at <= p) {
                 return Err(r.malformed("the skipped keys are not in order before the chain"));
             }
             previous = Some(at);
-            skipped.insert(at, Zeroizing::new(r.array()?));
+            chain.skipped.insert(at, Zeroizing::new(r.array()?));
         }
         r.finish()?;
-        Ok(Self {
-            group_id,
-            chain_id,
-            iteration,
-            chain_key,
-            signing_key,
-            skipped,
-        })
+        Ok(chain)
     }
 }
 
