@@ -238,9 +238,7 @@ async fn connected_loop<S: RecordStore, L: crate::transport::Link, R: Runtime>(
         messenger
             .rotate_signed_prekey_if_due(runtime.now_ms())
             .await?;
-        for message in messenger.flush_outbox().await? {
-            emit(Event::MessageUpdated(message));
-        }
+        send_outbox(messenger, emit).await?;
         messenger.flush_receipts().await?;
         Ok::<(), MessengerError>(())
     };
@@ -378,15 +376,7 @@ async fn execute<S: RecordStore, L: crate::transport::Link>(
                 Ok(message) => {
                     emit(Event::MessageAdded(message));
                     flush_events(messenger, emit);
-                    if messenger.is_connected() {
-                        messenger.flush_outbox().await.map(|sent| {
-                            for message in sent {
-                                emit(Event::MessageUpdated(message));
-                            }
-                        })
-                    } else {
-                        Ok(())
-                    }
+                    send_outbox(messenger, emit).await
                 }
                 Err(error) => Err(error),
             }
@@ -403,13 +393,9 @@ async fn execute<S: RecordStore, L: crate::transport::Link>(
             messenger.start_conversation(&handle).await.map(|_| ())
         }
         Command::AcceptIdentity { handle } => match messenger.accept_identity(&handle).await {
-            Ok(()) if messenger.is_connected() => {
+            Ok(()) => {
                 flush_events(messenger, emit);
-                messenger.flush_outbox().await.map(|sent| {
-                    for message in sent {
-                        emit(Event::MessageUpdated(message));
-                    }
-                })
+                send_outbox(messenger, emit).await
             }
             other => other,
         },
@@ -419,16 +405,27 @@ async fn execute<S: RecordStore, L: crate::transport::Link>(
             .map(|devices| emit(Event::OwnDevices(devices))),
     };
     flush_events(messenger, emit);
+    // A lost link is the engine's business, but "you are offline" answers a request.
     if let Err(error) = &result
-        && !is_link_failure(error)
+        && (!is_link_failure(error) || *error == MessengerError::Offline)
     {
         emit(Event::Failed(user_message::for_error(error)));
-    } else if let Err(MessengerError::Offline) = &result {
-        emit(Event::Failed(user_message::for_error(
-            &MessengerError::Offline,
-        )));
     }
     result
+}
+
+/// Sends the outbox if connected, reporting each message the relay accepted.
+async fn send_outbox<S: RecordStore, L: crate::transport::Link>(
+    messenger: &mut Messenger<'_, S, L>,
+    emit: &dyn Fn(Event),
+) -> Result<(), MessengerError> {
+    if !messenger.is_connected() {
+        return Ok(());
+    }
+    for message in messenger.flush_outbox().await? {
+        emit(Event::MessageUpdated(message));
+    }
+    Ok(())
 }
 
 fn flush_events<S: RecordStore, L: crate::transport::Link>(

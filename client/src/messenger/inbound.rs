@@ -14,8 +14,8 @@ use crate::store::{RecordStore, Table};
 use crate::transport::Link;
 
 use super::{
-    DeliveryState, Event, MAX_RECEIPT_IDS, Messenger, MessengerError, Refusal, StoredMessage, cbor,
-    keys, receipts,
+    DeliveryState, Event, MAX_RECEIPT_IDS, Messenger, MessengerError, Refusal, StoredMessage, keys,
+    receipts,
 };
 
 /// A sending device: handle and device id.
@@ -304,14 +304,7 @@ impl<S: RecordStore, L: Link> Messenger<'_, S, L> {
         if !summaries.contains_key(handle) {
             let loaded = match crate::conversation::conversation(self.vault, handle).await? {
                 Some(summary) => Some((summary, false)),
-                None if create => {
-                    let name = self
-                        .contact(handle)
-                        .await?
-                        .map(|c| c.name)
-                        .unwrap_or_else(|| handle.to_owned());
-                    Some((Conversation::new(handle, &name), true))
-                }
+                None if create => Some((self.new_summary(handle).await?, true)),
                 None => None,
             };
             summaries.insert(handle.to_owned(), loaded);
@@ -327,34 +320,8 @@ impl<S: RecordStore, L: Link> Messenger<'_, S, L> {
         state: DeliveryState,
         sender: &str,
     ) -> Result<Vec<StoredMessage>, MessengerError> {
-        let ids = ids.get(..MAX_RECEIPT_IDS).unwrap_or(ids);
-        let seen_keys: Vec<Vec<u8>> = ids.iter().map(|id| keys::seen(&id.0)).collect();
-        let message_keys: Vec<Vec<u8>> = self
-            .vault
-            .get_many(Table::Messages, &seen_keys)
-            .await?
-            .into_iter()
-            .flatten()
-            .map(|key| key.to_vec())
-            .collect();
-        let messages = self.vault.get_many(Table::Messages, &message_keys).await?;
-        let mut updated = Vec::new();
-        let mut writes = Vec::new();
-        for (key, bytes) in message_keys.iter().zip(messages) {
-            let Some(mut message) = bytes.and_then(|b| minicbor::decode::<StoredMessage>(&b).ok())
-            else {
-                continue;
-            };
-            if message.sender != self.handle()
-                || message.conversation != sender
-                || state.rank() <= message.state.rank()
-            {
-                continue;
-            }
-            message.state = state;
-            writes.push(self.vault.seal(Table::Messages, key, &cbor(&message))?);
-            updated.push(message);
-        }
+        let ids: Vec<MessageId> = ids.iter().take(MAX_RECEIPT_IDS).map(|id| id.0).collect();
+        let (updated, writes) = self.advanced(&ids, state, Some(sender)).await?;
         self.vault.write(writes).await?;
         Ok(updated)
     }

@@ -757,18 +757,13 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
         handle: &str,
         text: &str,
     ) -> Result<StoredMessage, MessengerError> {
-        let (mut message, content) = self.store_text(handle, text).await?;
+        let (message, content) = self.store_text(handle, text).await?;
         self.deliver(handle, &content).await?;
-        if let Some(sent) = self.advance(&content.id, DeliveryState::Sent, None).await? {
-            message = sent;
-        }
-        self.vault
-            .write(vec![Write::Delete {
-                table: Table::Outbox,
-                key: keys::outbox(content.sent_at_ms, &content.id),
-            }])
-            .await?;
-        Ok(message)
+        let outbox_key = keys::outbox(content.sent_at_ms, &content.id);
+        Ok(self
+            .mark_accepted(&content, outbox_key)
+            .await?
+            .unwrap_or(message))
     }
 
     /// Stores a text to `handle` in the conversation and the outbox, without
@@ -836,34 +831,61 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
         ])
     }
 
-    /// Moves one of our messages forward to `state` (never backward).
-    /// Returns it if it changed.
-    async fn advance(
+    /// After `Accepted`: the message turns `Sent` and leaves the outbox, in
+    /// one write. Returns it if its state changed.
+    async fn mark_accepted(
         &mut self,
-        id: &MessageId,
+        content: &Content,
+        outbox_key: Vec<u8>,
+    ) -> Result<Option<StoredMessage>, MessengerError> {
+        let (mut updated, mut writes) = self
+            .advanced(&[content.id], DeliveryState::Sent, None)
+            .await?;
+        writes.push(Write::Delete {
+            table: Table::Outbox,
+            key: outbox_key,
+        });
+        self.vault.write(writes).await?;
+        Ok(updated.pop())
+    }
+
+    /// Our messages among `ids` moved forward to `state` (never backward;
+    /// only in the conversation `only_in` if given), and the writes that
+    /// store them.
+    async fn advanced(
+        &self,
+        ids: &[MessageId],
         state: DeliveryState,
         only_in: Option<&str>,
-    ) -> Result<Option<StoredMessage>, MessengerError> {
-        let Some(key) = self.vault.get(Table::Messages, &keys::seen(id)).await? else {
-            return Ok(None);
-        };
-        let Some(bytes) = self.vault.get(Table::Messages, &key).await? else {
-            return Ok(None);
-        };
-        let Ok(mut message) = minicbor::decode::<StoredMessage>(&bytes) else {
-            return Ok(None);
-        };
-        if message.sender != self.handle()
-            || state.rank() <= message.state.rank()
-            || only_in.is_some_and(|c| c != message.conversation)
-        {
-            return Ok(None);
+    ) -> Result<(Vec<StoredMessage>, Vec<Write>), MessengerError> {
+        let seen_keys: Vec<Vec<u8>> = ids.iter().map(keys::seen).collect();
+        let message_keys: Vec<Vec<u8>> = self
+            .vault
+            .get_many(Table::Messages, &seen_keys)
+            .await?
+            .into_iter()
+            .flatten()
+            .map(|key| key.to_vec())
+            .collect();
+        let messages = self.vault.get_many(Table::Messages, &message_keys).await?;
+        let mut updated = Vec::new();
+        let mut writes = Vec::new();
+        for (key, bytes) in message_keys.iter().zip(messages) {
+            let Some(mut message) = bytes.and_then(|b| minicbor::decode::<StoredMessage>(&b).ok())
+            else {
+                continue;
+            };
+            if message.sender != self.handle()
+                || state.rank() <= message.state.rank()
+                || only_in.is_some_and(|c| c != message.conversation)
+            {
+                continue;
+            }
+            message.state = state;
+            writes.push(self.vault.seal(Table::Messages, key, &cbor(&message))?);
+            updated.push(message);
         }
-        message.state = state;
-        self.vault
-            .put(Table::Messages, &key, &cbor(&message))
-            .await?;
-        Ok(Some(message))
+        Ok((updated, writes))
     }
 
     /// Sends again, in order and with their original ids, the messages stored
@@ -894,14 +916,7 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
                 }
                 Err(e) => return Err(e),
             }
-            let message = self.advance(&content.id, DeliveryState::Sent, None).await?;
-            self.vault
-                .write(vec![Write::Delete {
-                    table: Table::Outbox,
-                    key,
-                }])
-                .await?;
-            sent.extend(message);
+            sent.extend(self.mark_accepted(&content, key).await?);
         }
         if let Some(first) = unreadable.first() {
             return Err(MessengerError::Store(StoreError::Unreadable {
@@ -1105,20 +1120,23 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
         let handle = &message.conversation;
         let mut summary = match crate::conversation::conversation(self.vault, handle).await? {
             Some(summary) => summary,
-            None => {
-                let name = self
-                    .contact(handle)
-                    .await?
-                    .map(|c| c.name)
-                    .unwrap_or_else(|| handle.clone());
-                Conversation::new(handle, &name)
-            }
+            None => self.new_summary(handle).await?,
         };
         summary.note(message, incoming);
         let write = self
             .vault
             .seal(Table::Conversations, handle.as_bytes(), &summary.encode())?;
         Ok((summary, write))
+    }
+
+    /// A new conversation with `handle`, named as the contact is (or by its handle).
+    async fn new_summary(&self, handle: &str) -> Result<Conversation, MessengerError> {
+        let name = self
+            .contact(handle)
+            .await?
+            .map(|c| c.name)
+            .unwrap_or_else(|| handle.to_owned());
+        Ok(Conversation::new(handle, &name))
     }
 
     /// Tops the relay's stock of one-time prekeys back up to
