@@ -163,11 +163,7 @@ async fn messenger_over_indexed_db_stores_history_that_survives_a_reload() {
     vault.create("passphrase", &suite::FAST).await.unwrap();
     let bob = fake_relay::identity("bob@x.gouv.fr");
     let mut alice = fake_relay::Sender::new("alice@x.gouv.fr", &bob);
-    let link = fake_relay::FakeLink::default();
-    link.0
-        .borrow_mut()
-        .directory
-        .push(fake_relay::account_info(&alice.identity));
+    let link = fake_relay::FakeLink::listing(&alice);
     for i in 0..30 {
         let frame = alice.text(&format!("message {i} <b>pas du HTML</b>"));
         link.0.borrow_mut().incoming.push_back(frame);

@@ -83,11 +83,7 @@ async fn bench_receive_history_and_unlock() {
         bob.prekeys.to_bytes(),
     );
     let mut alice = fake_relay::Sender::new("alice@x.gouv.fr", &bob);
-    let link = fake_relay::FakeLink::default();
-    link.0
-        .borrow_mut()
-        .directory
-        .push(fake_relay::account_info(&alice.identity));
+    let link = fake_relay::FakeLink::listing(&alice);
     // Stored as `join` stores them, so `unlock` below loads a real identity.
     let profile = {
         let mut out = Vec::new();

@@ -34,6 +34,18 @@ pub struct Wire {
 #[derive(Clone, Default)]
 pub struct FakeLink(pub Rc<RefCell<Wire>>);
 
+impl FakeLink {
+    /// A stand-in whose directory lists `sender`.
+    pub fn listing(sender: &Sender) -> Self {
+        let link = Self::default();
+        link.0
+            .borrow_mut()
+            .directory
+            .push(account_info(&sender.identity));
+        link
+    }
+}
+
 impl Link for FakeLink {
     async fn send(&mut self, frame: Vec<u8>) -> Result<(), LinkError> {
         let mut wire = self.0.borrow_mut();
