@@ -399,7 +399,7 @@ impl Session {
                 );
                 Ok(())
             }
-            ClientFrame::Send(_) | ClientFrame::Ack(_) => {
+            ClientFrame::Send(_) | ClientFrame::GroupSend(_) | ClientFrame::Ack(_) => {
                 self.error(ErrorCode::NotAuthenticated, "Authenticate first.", None);
                 Ok(())
             }
@@ -636,6 +636,12 @@ impl Session {
                 }
             }
             ClientFrame::Send(send) => self.store_send(authed, send).await,
+            // Until the relay stores group sends (the next commit), refuse them plainly.
+            ClientFrame::GroupSend(_) => Err(self.fail(
+                ErrorCode::UnexpectedFrame,
+                "This relay does not store group sends yet.",
+                None,
+            )),
             ClientFrame::Ack(seq) => {
                 authed.in_flight.remove(&seq);
                 // Delivery is at-least-once: the delete need not be durable

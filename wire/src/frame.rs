@@ -3,8 +3,9 @@ use minicbor::{Decode, Encode};
 use crate::WireError;
 use crate::limits::{
     DEVICE_CERTIFICATE_BYTES, KEM_PUBLIC_KEY_BYTES, MAX_DEVICES_PER_ACCOUNT,
-    MAX_ENVELOPES_PER_SEND, MAX_FRAME_BYTES, MAX_HANDLE_BYTES, MAX_NAME_BYTES, MAX_PAYLOAD_BYTES,
-    MAX_PREKEYS_PER_UPLOAD, MAX_QUERY_BYTES, MAX_SEARCH_RESULTS, MAX_TEXT_BYTES, MAX_TOKEN_BYTES,
+    MAX_ENVELOPES_PER_SEND, MAX_FRAME_BYTES, MAX_GROUP_ACCOUNTS, MAX_GROUP_DEVICES,
+    MAX_HANDLE_BYTES, MAX_NAME_BYTES, MAX_PAYLOAD_BYTES, MAX_PREKEYS_PER_UPLOAD, MAX_QUERY_BYTES,
+    MAX_SEARCH_RESULTS, MAX_TEXT_BYTES, MAX_TOKEN_BYTES,
 };
 
 /// A device id (16 bytes, chosen by the device, named in its certificate).
@@ -147,6 +148,32 @@ pub struct Send {
     /// One copy per device of every addressed account.
     #[n(1)]
     pub envelopes: Vec<Envelope>,
+}
+
+/// Devices of one account addressed by a group send.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct GroupRecipient {
+    /// Handle of the account (at most [`MAX_HANDLE_BYTES`]).
+    #[n(0)]
+    pub handle: String,
+    /// Its addressed devices (at most [`MAX_DEVICES_PER_ACCOUNT`], non-empty).
+    #[n(1)]
+    pub devices: Vec<DeviceId>,
+}
+
+/// One ciphertext for many devices (a Sender Keys group message): the relay
+/// stores it once, with a queue entry per addressed device.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct GroupSend {
+    /// Chosen by the client, in the same id space as [`Send`]'s.
+    #[cbor(n(0), with = "minicbor::bytes")]
+    pub idempotency_id: [u8; 16],
+    /// At most [`MAX_GROUP_ACCOUNTS`] accounts and [`MAX_GROUP_DEVICES`] devices in all.
+    #[n(1)]
+    pub recipients: Vec<GroupRecipient>,
+    /// Ciphertext (opaque to the relay), at most [`MAX_PAYLOAD_BYTES`].
+    #[cbor(n(2), with = "minicbor::bytes")]
+    pub payload: Vec<u8>,
 }
 
 /// Public facts about an account, from the directory.
@@ -375,6 +402,9 @@ pub enum ClientFrame {
     /// Confirms a delivery was stored; the relay deletes its copy.
     #[n(9)]
     Ack(#[n(0)] u64),
+    /// Stores one ciphertext for many devices.
+    #[n(10)]
+    GroupSend(#[n(0)] GroupSend),
 }
 
 /// One device's prekey bundle (PROTOCOL.md section 2), as the relay holds it.
@@ -514,6 +544,18 @@ pub enum ServerFrame {
     /// A stored copy for this device.
     #[n(12)]
     Deliver(#[n(0)] Delivery),
+    /// The `GroupSend` is stored, but not for these devices: their queue is
+    /// full (count or bytes). Only sent when at least one device was skipped;
+    /// otherwise the answer is [`ServerFrame::Accepted`].
+    #[n(13)]
+    GroupAccepted {
+        /// The send.
+        #[cbor(n(0), with = "minicbor::bytes")]
+        idempotency_id: [u8; 16],
+        /// The devices skipped, per account.
+        #[n(1)]
+        queue_full: Vec<GroupRecipient>,
+    },
 }
 
 fn check_len(field: &'static str, len: usize, limit: usize) -> Result<(), WireError> {
@@ -578,6 +620,18 @@ fn check_account(account: &AccountInfo) -> Result<(), WireError> {
     check_len("devices", account.devices.len(), MAX_DEVICES_PER_ACCOUNT)
 }
 
+/// Counts of a group send's (or its answer's) recipients.
+fn check_recipients(recipients: &[GroupRecipient]) -> Result<(), WireError> {
+    check_len("group accounts", recipients.len(), MAX_GROUP_ACCOUNTS)?;
+    let mut devices = 0usize;
+    for recipient in recipients {
+        check_len("handle", recipient.handle.len(), MAX_HANDLE_BYTES)?;
+        check_len("devices", recipient.devices.len(), MAX_DEVICES_PER_ACCOUNT)?;
+        devices += recipient.devices.len();
+    }
+    check_len("group devices", devices, MAX_GROUP_DEVICES)
+}
+
 fn encode<T: Encode<()>>(value: &T) -> Vec<u8> {
     // Writing into a Vec cannot fail: its error type is Infallible.
     let mut out = Vec::new();
@@ -634,6 +688,10 @@ impl ClientFrame {
                     check_len("payload", envelope.payload.len(), MAX_PAYLOAD_BYTES)?;
                 }
             }
+            Self::GroupSend(send) => {
+                check_recipients(&send.recipients)?;
+                check_len("payload", send.payload.len(), MAX_PAYLOAD_BYTES)?;
+            }
         }
         Ok(frame)
     }
@@ -651,6 +709,7 @@ impl ClientFrame {
             Self::FetchBundles { .. } => "fetch_bundles",
             Self::Send(_) => "send",
             Self::Ack(_) => "ack",
+            Self::GroupSend(_) => "group_send",
         }
     }
 }
@@ -692,8 +751,17 @@ impl ServerFrame {
                 }
             }
             Self::StaleDevices { accounts, .. } => {
-                check_len("accounts", accounts.len(), MAX_ENVELOPES_PER_SEND)?
+                // A group send names up to MAX_GROUP_ACCOUNTS accounts, and the
+                // sender's own account is checked even when not named.
+                check_len("accounts", accounts.len(), MAX_GROUP_ACCOUNTS + 1)?;
+                for account in accounts {
+                    check_len("handle", account.handle.len(), MAX_HANDLE_BYTES)?;
+                    check_len("missing", account.missing.len(), MAX_DEVICES_PER_ACCOUNT)?;
+                    // A `Send` may name up to MAX_ENVELOPES_PER_SEND devices of one account.
+                    check_len("extra", account.extra.len(), MAX_ENVELOPES_PER_SEND)?;
+                }
             }
+            Self::GroupAccepted { queue_full, .. } => check_recipients(queue_full)?,
             Self::QueueFull { handle, .. } => check_len("handle", handle.len(), MAX_HANDLE_BYTES)?,
             Self::Deliver(delivery) => {
                 check_len("sender", delivery.sender.len(), MAX_HANDLE_BYTES)?;
@@ -723,6 +791,7 @@ impl ServerFrame {
             Self::StaleDevices { .. } => "stale_devices",
             Self::QueueFull { .. } => "queue_full",
             Self::Deliver(_) => "deliver",
+            Self::GroupAccepted { .. } => "group_accepted",
         }
     }
 }

@@ -12,8 +12,8 @@ pub mod limits;
 pub use error::WireError;
 pub use frame::{
     AccountInfo, Bundle, ChallengeAnswer, ClientFrame, Delivery, DeviceId, Envelope, ErrorCode,
-    Hello, KemPreKey, OneTimePreKey, PreKeyUpload, Register, Send, ServerFrame, SignedPreKey,
-    StaleAccount, Welcome,
+    GroupRecipient, GroupSend, Hello, KemPreKey, OneTimePreKey, PreKeyUpload, Register, Send,
+    ServerFrame, SignedPreKey, StaleAccount, Welcome,
 };
 
 /// The version of the frame vocabulary this crate speaks.

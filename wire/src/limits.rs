@@ -24,6 +24,12 @@ pub const MAX_PREKEYS_PER_UPLOAD: usize = 100;
 /// Most copies (recipient devices) in one `Send`.
 pub const MAX_ENVELOPES_PER_SEND: usize = 100;
 
+/// Most accounts addressed by one `GroupSend` (a group of 1 000 members).
+pub const MAX_GROUP_ACCOUNTS: usize = 1000;
+
+/// Most devices addressed by one `GroupSend`, all accounts together.
+pub const MAX_GROUP_DEVICES: usize = 4000;
+
 /// Largest ciphertext of one copy, in bytes.
 pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 

@@ -37,6 +37,144 @@ fn hello_has_a_stable_encoding() {
 }
 
 #[test]
+fn group_send_has_a_stable_encoding() {
+    // Pinned bytes: the client and the relay are built against them.
+    let frame = ClientFrame::GroupSend(GroupSend {
+        idempotency_id: [1; 16],
+        recipients: vec![GroupRecipient {
+            handle: "a".into(),
+            devices: vec![DeviceId([2; 16])],
+        }],
+        payload: vec![0xee],
+    });
+    let bytes = frame.encode();
+    let mut expected = vec![0x82, 0x0a, 0x81, 0x83, 0x50];
+    expected.extend([1; 16]);
+    expected.extend([0x81, 0x82, 0x61, b'a', 0x81, 0x50]);
+    expected.extend([2; 16]);
+    expected.extend([0x41, 0xee]);
+    assert_eq!(bytes, expected, "got {bytes:02x?}");
+    assert_eq!(ClientFrame::decode(&bytes).unwrap(), frame);
+    assert_eq!(frame.kind(), "group_send");
+    let answer = ServerFrame::GroupAccepted {
+        idempotency_id: [1; 16],
+        queue_full: vec![GroupRecipient {
+            handle: "a".into(),
+            devices: vec![DeviceId([2; 16])],
+        }],
+    };
+    let bytes = answer.encode();
+    assert_eq!(&bytes[..5], [0x82, 0x0d, 0x82, 0x50, 1], "got {bytes:02x?}");
+    assert_eq!(ServerFrame::decode(&bytes).unwrap(), answer);
+    assert_eq!(answer.kind(), "group_accepted");
+}
+
+fn recipients(accounts: usize, devices_each: usize) -> Vec<GroupRecipient> {
+    (0..accounts)
+        .map(|a| GroupRecipient {
+            handle: format!("m{a}@x.fr"),
+            devices: (0..devices_each)
+                .map(|d| {
+                    let mut id = [0; 16];
+                    id[..8].copy_from_slice(&(a as u64).to_be_bytes());
+                    id[8] = d as u8;
+                    DeviceId(id)
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn group_send(recipients: Vec<GroupRecipient>, payload: usize) -> ClientFrame {
+    ClientFrame::GroupSend(GroupSend {
+        idempotency_id: [3; 16],
+        recipients,
+        payload: vec![7; payload],
+    })
+}
+
+#[test]
+fn group_limits_are_enforced_on_decode() {
+    // At the limits: a 1 000-member group with 4 000 devices and a 300-byte payload.
+    let largest = group_send(recipients(MAX_GROUP_ACCOUNTS, 4), 300);
+    assert!(largest.encode().len() <= MAX_FRAME_BYTES);
+    assert!(ClientFrame::decode(&largest.encode()).is_ok());
+    let answer = ServerFrame::GroupAccepted {
+        idempotency_id: [3; 16],
+        queue_full: recipients(MAX_GROUP_ACCOUNTS, 4),
+    };
+    assert!(ServerFrame::decode(&answer.encode()).is_ok());
+    let stale = ServerFrame::StaleDevices {
+        idempotency_id: [3; 16],
+        accounts: (0..=MAX_GROUP_ACCOUNTS)
+            .map(|a| StaleAccount {
+                handle: format!("m{a}"),
+                missing: vec![DeviceId([1; 16])],
+                extra: vec![],
+            })
+            .collect(),
+    };
+    assert!(ServerFrame::decode(&stale.encode()).is_ok());
+
+    let mut long_handle = recipients(1, 1);
+    long_handle[0].handle = "h".repeat(MAX_HANDLE_BYTES + 1);
+    let cases = [
+        (
+            "accounts",
+            group_send(recipients(MAX_GROUP_ACCOUNTS + 1, 1), 10),
+        ),
+        (
+            "devices in all",
+            group_send(recipients(MAX_GROUP_DEVICES / 4 - 1, 5), 10),
+        ),
+        (
+            "devices of an account",
+            group_send(recipients(1, MAX_DEVICES_PER_ACCOUNT + 1), 10),
+        ),
+        ("handle", group_send(long_handle.clone(), 10)),
+        (
+            "payload",
+            group_send(recipients(1, 1), MAX_PAYLOAD_BYTES + 1),
+        ),
+    ];
+    for (what, frame) in cases {
+        let bytes = frame.encode();
+        assert!(bytes.len() <= MAX_FRAME_BYTES, "{what}: frame too large");
+        assert!(
+            matches!(ClientFrame::decode(&bytes), Err(WireError::TooLong { .. })),
+            "{what} accepted"
+        );
+    }
+    let answers = [
+        ServerFrame::GroupAccepted {
+            idempotency_id: [3; 16],
+            queue_full: recipients(MAX_GROUP_ACCOUNTS + 1, 1),
+        },
+        ServerFrame::GroupAccepted {
+            idempotency_id: [3; 16],
+            queue_full: long_handle,
+        },
+        ServerFrame::StaleDevices {
+            idempotency_id: [3; 16],
+            accounts: vec![StaleAccount {
+                handle: "a".into(),
+                missing: vec![DeviceId([1; 16]); MAX_DEVICES_PER_ACCOUNT + 1],
+                extra: vec![],
+            }],
+        },
+    ];
+    for answer in answers {
+        assert!(
+            matches!(
+                ServerFrame::decode(&answer.encode()),
+                Err(WireError::TooLong { .. })
+            ),
+            "{answer:?} accepted"
+        );
+    }
+}
+
+#[test]
 fn oversized_frames_are_refused_before_decoding() {
     let bytes = vec![0u8; MAX_FRAME_BYTES + 1];
     assert_eq!(
@@ -179,6 +317,7 @@ proptest! {
             ClientFrame::FetchBundles { request, handle: text.clone() },
             ClientFrame::Send(Send { idempotency_id: id, envelopes: vec![Envelope { handle: text.clone(), device: dev, payload: payload.clone() }] }),
             ClientFrame::Ack(u64::from(request) << 20),
+            ClientFrame::GroupSend(GroupSend { idempotency_id: id, recipients: vec![GroupRecipient { handle: text.clone(), devices: vec![dev, DeviceId([0; 16])] }, GroupRecipient { handle: "b".into(), devices: vec![dev] }], payload: payload.clone() }),
             ClientFrame::UploadPreKeys { request, prekeys: Box::new(PreKeyUpload {
                 signed_prekey: Some(SignedPreKey { id: request, public_key: [5; 32], signature: [6; 64] }),
                 kem_last_resort: Some(kem(request)),
@@ -211,6 +350,7 @@ proptest! {
             ServerFrame::QueueFull { idempotency_id: id, handle: text.clone() },
             ServerFrame::Deliver(Delivery { delivery_id: u64::from(request), sender: text.clone(), sender_device: dev, accepted_at_ms: 5, payload: payload.clone() }),
             ServerFrame::PreKeysLow { one_time_prekeys: 1, kem_one_time_prekeys: 2 },
+            ServerFrame::GroupAccepted { idempotency_id: id, queue_full: vec![GroupRecipient { handle: text.clone(), devices: vec![dev] }] },
         ];
         for frame in frames {
             prop_assert_eq!(ServerFrame::decode(&frame.encode()).unwrap(), frame);
