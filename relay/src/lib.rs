@@ -77,6 +77,7 @@ impl Relay {
         }
         let store = SqliteStore::open(&settings.data_dir, settings.limits)?;
         let queued = Store::queued_total(&store).await?;
+        let payloads = Store::payloads_total(&store).await?;
         let installation = store.installation_id(random_id()).await?;
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await
@@ -93,6 +94,9 @@ impl Relay {
         metrics
             .queue_depth
             .set(i64::try_from(queued).unwrap_or(i64::MAX));
+        metrics
+            .payloads_stored
+            .set(i64::try_from(payloads).unwrap_or(i64::MAX));
         let shared = Arc::new(Shared {
             metrics: metrics.clone(),
             store: Arc::new(store),
@@ -202,6 +206,12 @@ async fn housekeeping(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) 
                 shared
                     .metrics
                     .queue_depth
+                    .set(i64::try_from(total).unwrap_or(i64::MAX));
+            }
+            if let Ok(total) = shared.store.payloads_total().await {
+                shared
+                    .metrics
+                    .payloads_stored
                     .set(i64::try_from(total).unwrap_or(i64::MAX));
             }
         }

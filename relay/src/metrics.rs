@@ -38,10 +38,16 @@ pub struct Metrics {
     pub devices_connected: Gauge,
     /// Sends accepted (new, not repeated idempotency ids).
     pub messages_accepted: Counter,
-    /// Copies stored by accepted sends.
+    /// Copies stored by accepted sends (a group send counts one per device queued).
     pub copies_accepted: Counter,
+    /// Group sends accepted (also counted in `messages_accepted`).
+    pub group_messages_accepted: Counter,
+    /// Devices a group send skipped because their queue was full.
+    pub group_copies_skipped: Counter,
     /// Copies waiting in device queues.
     pub queue_depth: Gauge,
+    /// Distinct payloads stored (refreshed every minute).
+    pub payloads_stored: Gauge,
     /// Time from acceptance to delivery of a copy, in seconds.
     pub deliver_latency: Histogram,
 }
@@ -70,6 +76,9 @@ impl Metrics {
         let messages_accepted = Counter::default();
         let copies_accepted = Counter::default();
         let queue_depth = Gauge::default();
+        let payloads_stored = Gauge::default();
+        let group_messages_accepted = Counter::default();
+        let group_copies_skipped = Counter::default();
         let buckets = [
             0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 60.0, 3600.0,
         ];
@@ -90,9 +99,24 @@ impl Metrics {
             copies_accepted.clone(),
         );
         registry.register(
+            "group_messages_accepted",
+            "Group sends accepted",
+            group_messages_accepted.clone(),
+        );
+        registry.register(
+            "group_copies_skipped",
+            "Devices a group send skipped for a full queue",
+            group_copies_skipped.clone(),
+        );
+        registry.register(
             "queue_depth",
             "Copies waiting in device queues",
             queue_depth.clone(),
+        );
+        registry.register(
+            "payloads_stored",
+            "Distinct payloads stored (one per group message however many devices)",
+            payloads_stored.clone(),
         );
         registry.register(
             "deliver_latency_seconds",
@@ -108,7 +132,10 @@ impl Metrics {
             devices_connected,
             messages_accepted,
             copies_accepted,
+            group_messages_accepted,
+            group_copies_skipped,
             queue_depth,
+            payloads_stored,
             deliver_latency,
         }
     }

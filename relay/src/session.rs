@@ -15,8 +15,8 @@ use axum::extract::ws::{CloseFrame, Message};
 use estafette_crypto::DeviceCertificate;
 use estafette_wire::limits::{MAX_QUERY_BYTES, MAX_SEARCH_RESULTS};
 use estafette_wire::{
-    ChallengeAnswer, ClientFrame, Delivery, DeviceId, ErrorCode, PreKeyUpload, Register, Send,
-    ServerFrame, WIRE_VERSION, Welcome,
+    ChallengeAnswer, ClientFrame, Delivery, DeviceId, ErrorCode, GroupSend, PreKeyUpload, Register,
+    Send, ServerFrame, WIRE_VERSION, Welcome,
 };
 use futures::channel::mpsc;
 use futures::{Sink, SinkExt, Stream, StreamExt};
@@ -29,7 +29,8 @@ use crate::auth::{self, ChallengeBook};
 use crate::metrics::{ErrorLabels, FrameLabels, Metrics};
 use crate::registry::{Control, Registry, Signals};
 use crate::store::{
-    NewDevice, NewSend, PreKeyStock, RegisterRefusal, SendOutcome, Store, StoreError,
+    GroupSendOutcome, NewDevice, NewGroupSend, NewSend, PreKeyStock, RegisterRefusal, SendOutcome,
+    Store, StoreError,
 };
 
 /// Software name sent in `Welcome`.
@@ -636,12 +637,7 @@ impl Session {
                 }
             }
             ClientFrame::Send(send) => self.store_send(authed, send).await,
-            // Until the relay stores group sends (the next commit), refuse them plainly.
-            ClientFrame::GroupSend(_) => Err(self.fail(
-                ErrorCode::UnexpectedFrame,
-                "This relay does not store group sends yet.",
-                None,
-            )),
+            ClientFrame::GroupSend(send) => self.store_group_send(authed, send).await,
             ClientFrame::Ack(seq) => {
                 authed.in_flight.remove(&seq);
                 // Delivery is at-least-once: the delete need not be durable
@@ -740,7 +736,6 @@ impl Session {
                 None,
             ));
         }
-        let copies = envelopes.len();
         let outcome = self
             .shared
             .store
@@ -757,12 +752,8 @@ impl Session {
             Ok(SendOutcome::Accepted(devices)) => {
                 if !devices.is_empty() {
                     self.metrics().messages_accepted.inc();
-                    self.metrics().copies_accepted.inc_by(copies as u64);
-                    self.metrics().queue_depth.inc_by(copies as i64);
                 }
-                for device in devices {
-                    self.shared.registry.notify(device, Control::Wake);
-                }
+                self.queued(devices);
                 self.send(&ServerFrame::Accepted(idempotency_id))
             }
             Ok(SendOutcome::Stale(accounts)) => self.send(&ServerFrame::StaleDevices {
@@ -773,6 +764,74 @@ impl Session {
                 idempotency_id,
                 handle,
             }),
+        }
+    }
+
+    async fn store_group_send(&self, authed: &Authed, send: GroupSend) -> Result<(), End> {
+        let GroupSend {
+            idempotency_id,
+            recipients,
+            payload,
+        } = send;
+        let mut handles = BTreeSet::new();
+        let mut devices = BTreeSet::new();
+        let distinct = recipients.iter().all(|r| {
+            !r.devices.is_empty()
+                && handles.insert(r.handle.as_str())
+                && r.devices.iter().all(|d| devices.insert(*d))
+        });
+        if recipients.is_empty() || !distinct {
+            return Err(self.fail(
+                ErrorCode::MalformedFrame,
+                "A group send needs distinct accounts, each with distinct devices.",
+                None,
+            ));
+        }
+        let outcome = self
+            .shared
+            .store
+            .group_send(NewGroupSend {
+                sender_handle: authed.handle.clone(),
+                sender_device: authed.device,
+                idempotency_id,
+                recipients,
+                payload,
+                now_ms: now_ms(),
+            })
+            .await;
+        match outcome {
+            Err(error) => Err(self.internal(&error, None)),
+            Ok(GroupSendOutcome::Accepted { queued, queue_full }) => {
+                let metrics = self.metrics();
+                let skipped: usize = queue_full.iter().map(|r| r.devices.len()).sum();
+                if !queued.is_empty() || skipped != 0 {
+                    metrics.messages_accepted.inc();
+                    metrics.group_messages_accepted.inc();
+                    metrics.group_copies_skipped.inc_by(skipped as u64);
+                }
+                self.queued(queued);
+                if queue_full.is_empty() {
+                    self.send(&ServerFrame::Accepted(idempotency_id))
+                } else {
+                    self.send(&ServerFrame::GroupAccepted {
+                        idempotency_id,
+                        queue_full,
+                    })
+                }
+            }
+            Ok(GroupSendOutcome::Stale(accounts)) => self.send(&ServerFrame::StaleDevices {
+                idempotency_id,
+                accounts,
+            }),
+        }
+    }
+
+    /// Counts copies just stored and wakes their devices' sessions.
+    fn queued(&self, devices: Vec<DeviceId>) {
+        self.metrics().copies_accepted.inc_by(devices.len() as u64);
+        self.metrics().queue_depth.inc_by(devices.len() as i64);
+        for device in devices {
+            self.shared.registry.notify(device, Control::Wake);
         }
     }
 

@@ -17,13 +17,6 @@ use estafette_crypto::PreKeyBundle;
 use estafette_relay::store::Store;
 use estafette_relay::{SqliteStore, StoreLimits};
 use estafette_wire::*;
-use futures::SinkExt;
-
-fn relay(args: &[&str]) -> (tempfile::TempDir, RelayProc) {
-    let dir = tempfile::tempdir().unwrap();
-    let relay = RelayProc::start(dir.path(), args);
-    (dir, relay)
-}
 
 #[tokio::test]
 async fn registration_with_valid_reused_expired_and_unknown_tokens() {
@@ -642,77 +635,20 @@ async fn accepted_messages_survive_kill_9_in_sustained_traffic() {
     let (bob, bob_conn) = member(&relay, "bob@x.gouv.fr", "Bob", 30).await;
     drop(bob_conn);
     let bob_device = bob.id();
-    // Alice sends as fast as the relay accepts, pipelined 32 deep, until the relay dies.
-    let sender = tokio::spawn(async move {
-        let mut alice = alice;
-        let mut accepted = BTreeSet::new();
-        let mut next: u32 = 0;
-        let mut outstanding = 0;
-        loop {
-            while outstanding < 32 {
-                let mut id = [0u8; 16];
-                id[..4].copy_from_slice(&next.to_be_bytes());
-                let frame = ClientFrame::Send(Send {
-                    idempotency_id: id,
-                    envelopes: vec![Envelope {
-                        handle: "bob@x.gouv.fr".into(),
-                        device: bob_device,
-                        payload: next.to_be_bytes().to_vec(),
-                    }],
-                });
-                if alice
-                    .ws
-                    .send(tokio_tungstenite::tungstenite::Message::Binary(
-                        frame.encode().into(),
-                    ))
-                    .await
-                    .is_err()
-                {
-                    return accepted;
-                }
-                next += 1;
-                outstanding += 1;
-            }
-            match alice.hear(Duration::from_secs(10)).await {
-                Heard::Frame(ServerFrame::Accepted(id)) => {
-                    accepted.insert(u32::from_be_bytes(id[..4].try_into().unwrap()));
-                    outstanding -= 1;
-                }
-                Heard::Frame(_) => {}
-                Heard::Closed(_) => return accepted,
-            }
-        }
-    });
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    relay.kill9_and_restart();
-    let accepted = sender.await.unwrap();
-    assert!(
-        accepted.len() > 100,
-        "only {} accepted before the crash",
-        accepted.len()
-    );
-
+    // Alice sends as fast as the relay accepts, until the relay dies.
+    let accepted = kill9_while_sending(&mut relay, alice, move |n| {
+        ClientFrame::Send(Send {
+            idempotency_id: numbered_id(n),
+            envelopes: vec![Envelope {
+                handle: "bob@x.gouv.fr".into(),
+                device: bob_device,
+                payload: n.to_be_bytes().to_vec(),
+            }],
+        })
+    })
+    .await;
     let (mut bob_conn, _) = Client::authenticate(relay.addr, &bob).await;
-    let mut delivered = BTreeSet::new();
-    loop {
-        match bob_conn.hear(Duration::from_secs(3)).await {
-            Heard::Frame(ServerFrame::Deliver(d)) => {
-                delivered.insert(u32::from_be_bytes(d.payload[..4].try_into().unwrap()));
-                bob_conn.send(&ClientFrame::Ack(d.delivery_id)).await;
-            }
-            Heard::Frame(ServerFrame::PreKeysLow { .. }) => {}
-            other => panic!("{other:?}"),
-        }
-        if accepted.is_subset(&delivered) {
-            break;
-        }
-    }
-    let lost: Vec<_> = accepted.difference(&delivered).collect();
-    assert!(
-        lost.is_empty(),
-        "{} accepted messages lost: {lost:?}",
-        lost.len()
-    );
+    let delivered = receive_all(&mut bob_conn, &accepted).await;
     eprintln!(
         "kill -9: {} accepted before the crash, all delivered after restart ({} delivered in all)",
         accepted.len(),

@@ -7,10 +7,13 @@
     clippy::indexing_slicing
 )]
 
-use estafette_relay::store::{NewDevice, NewSend, RegisterRefusal, SendOutcome, Store};
+use estafette_relay::store::{
+    GroupSendOutcome, NewDevice, NewGroupSend, NewSend, RegisterRefusal, SendOutcome, Store,
+};
 use estafette_relay::{SqliteStore, StoreLimits};
 use estafette_wire::{
-    DeviceId, Envelope, KemPreKey, OneTimePreKey, PreKeyUpload, SignedPreKey, StaleAccount,
+    DeviceId, Envelope, GroupRecipient, KemPreKey, OneTimePreKey, PreKeyUpload, SignedPreKey,
+    StaleAccount,
 };
 
 const DAY: u64 = 24 * 3600 * 1000;
@@ -91,6 +94,33 @@ fn send(from: &str, device: u8, id: u8, to: &[(&str, u8)]) -> NewSend {
             })
             .collect(),
         now_ms: 1_000,
+    }
+}
+
+/// Handles with the (one-byte) ids of their addressed devices.
+type Addressed<'a> = &'a [(&'a str, &'a [u8])];
+
+fn group(from: &str, device: u8, id: u8, to: Addressed<'_>) -> NewGroupSend {
+    NewGroupSend {
+        sender_handle: from.into(),
+        sender_device: DeviceId([device; 16]),
+        idempotency_id: [id; 16],
+        recipients: to
+            .iter()
+            .map(|(handle, devices)| GroupRecipient {
+                handle: (*handle).into(),
+                devices: devices.iter().map(|d| DeviceId([*d; 16])).collect(),
+            })
+            .collect(),
+        payload: vec![id; 300],
+        now_ms: 1_000,
+    }
+}
+
+fn accepted(queued: &[u8], queue_full: Addressed<'_>) -> GroupSendOutcome {
+    GroupSendOutcome::Accepted {
+        queued: queued.iter().map(|d| DeviceId([*d; 16])).collect(),
+        queue_full: group("", 0, 0, queue_full).recipients,
     }
 }
 
@@ -433,6 +463,287 @@ async fn device_sets_follow_registrations_and_revocations(store: &dyn Store) {
     );
 }
 
+/// Three accounts of two devices each; the sender is device 80 of g1.
+async fn group_members(store: &dyn Store) {
+    for (handle, key, devices) in [
+        ("g1@x.fr", 20, [80, 81]),
+        ("g2@x.fr", 21, [82, 83]),
+        ("g3@x.fr", 22, [84, 85]),
+    ] {
+        for device in devices {
+            register(store, handle, key, device, 10).await.unwrap();
+        }
+    }
+}
+
+const GROUP: [(&str, &[u8]); 3] = [
+    ("g1@x.fr", &[81]),
+    ("g2@x.fr", &[82, 83]),
+    ("g3@x.fr", &[84, 85]),
+];
+
+async fn group_sends_store_one_payload_until_the_last_ack(store: &dyn Store) {
+    group_members(store).await;
+    let outcome = store
+        .group_send(group("g1@x.fr", 80, 1, &GROUP))
+        .await
+        .unwrap();
+    assert_eq!(outcome, accepted(&[81, 82, 83, 84, 85], &[]));
+    assert_eq!(store.payloads_total().await.unwrap(), 1, "not stored once");
+    assert_eq!(store.queued_total().await.unwrap(), 5);
+    let mut seqs = Vec::new();
+    for device in [81, 82, 83, 84, 85] {
+        let queued = store.pending(DeviceId([device; 16]), 0, 10).await.unwrap();
+        assert_eq!(queued.len(), 1, "device {device}");
+        let copy = &queued[0];
+        assert_eq!(
+            (
+                copy.sender.as_str(),
+                copy.sender_device,
+                copy.payload.as_slice(),
+                copy.accepted_at_ms
+            ),
+            ("g1@x.fr", DeviceId([80; 16]), [1u8; 300].as_slice(), 1_000)
+        );
+        seqs.push(copy.seq);
+    }
+    // A 1:1 send afterwards comes after it in the queue.
+    let one = send(
+        "g1@x.fr",
+        80,
+        2,
+        &[("g2@x.fr", 82), ("g2@x.fr", 83), ("g1@x.fr", 81)],
+    );
+    assert!(matches!(store.send(one).await.unwrap(), SendOutcome::Accepted(d) if d.len() == 3));
+    let queue = store.pending(DeviceId([82; 16]), 0, 10).await.unwrap();
+    assert_eq!(
+        queue.iter().map(|c| c.payload[0]).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    assert_eq!(store.payloads_total().await.unwrap(), 4);
+    // Each device acks its own entry; the payload stays until the last one.
+    for (device, seq) in [81u8, 82, 83, 84, 85].into_iter().zip(&seqs) {
+        assert_eq!(
+            store.payloads_total().await.unwrap(),
+            4,
+            "gone before device {device} acked"
+        );
+        assert!(store.ack(DeviceId([device; 16]), *seq).await.unwrap());
+        assert!(
+            !store.ack(DeviceId([device; 16]), *seq).await.unwrap(),
+            "acked twice"
+        );
+    }
+    assert_eq!(
+        store.payloads_total().await.unwrap(),
+        3,
+        "the group payload outlived its last ack"
+    );
+    assert_eq!(store.queued_total().await.unwrap(), 3);
+    assert!(
+        store
+            .pending(DeviceId([84; 16]), 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn group_sends_check_every_device_set(store: &dyn Store) {
+    group_members(store).await;
+    let stale = |handle: &str, missing: &[u8], extra: &[u8]| StaleAccount {
+        handle: handle.into(),
+        missing: missing.iter().map(|d| DeviceId([*d; 16])).collect(),
+        extra: extra.iter().map(|d| DeviceId([*d; 16])).collect(),
+    };
+    let cases: [(Addressed<'_>, Vec<StaleAccount>); 4] = [
+        // A member's device missing.
+        (
+            &[
+                ("g1@x.fr", &[81]),
+                ("g2@x.fr", &[82]),
+                ("g3@x.fr", &[84, 85]),
+            ],
+            vec![stale("g2@x.fr", &[83], &[])],
+        ),
+        // A device the member does not have.
+        (
+            &[
+                ("g1@x.fr", &[81]),
+                ("g2@x.fr", &[82, 83]),
+                ("g3@x.fr", &[84, 85, 99]),
+            ],
+            vec![stale("g3@x.fr", &[], &[99])],
+        ),
+        // The sender's other device, not named at all, or named with the sender's own.
+        (
+            &[("g2@x.fr", &[82, 83]), ("g3@x.fr", &[84, 85])],
+            vec![stale("g1@x.fr", &[81], &[])],
+        ),
+        (
+            &[
+                ("g1@x.fr", &[80, 81]),
+                ("g2@x.fr", &[82, 83]),
+                ("ghost@x.fr", &[7]),
+            ],
+            vec![stale("g1@x.fr", &[], &[80]), stale("ghost@x.fr", &[], &[7])],
+        ),
+    ];
+    for (id, (to, expected)) in (1..).zip(cases) {
+        assert_eq!(
+            store
+                .group_send(group("g1@x.fr", 80, id, to))
+                .await
+                .unwrap(),
+            GroupSendOutcome::Stale(expected)
+        );
+    }
+    assert_eq!(
+        store.payloads_total().await.unwrap(),
+        0,
+        "a stale group send stored something"
+    );
+    assert_eq!(store.queued_total().await.unwrap(), 0);
+    // A stale id may be used again once the devices are right; then it is spent,
+    // for group sends and 1:1 sends alike.
+    let right = group("g1@x.fr", 80, 1, &GROUP);
+    assert_eq!(
+        store.group_send(right.clone()).await.unwrap(),
+        accepted(&[81, 82, 83, 84, 85], &[])
+    );
+    assert_eq!(store.group_send(right).await.unwrap(), accepted(&[], &[]));
+    let same_id = send("g1@x.fr", 80, 1, &[("g1@x.fr", 81)]);
+    assert_eq!(
+        store.send(same_id).await.unwrap(),
+        SendOutcome::Accepted(vec![])
+    );
+    assert_eq!(
+        store.payloads_total().await.unwrap(),
+        1,
+        "a repeated id stored again"
+    );
+    assert_eq!(store.queued_total().await.unwrap(), 5);
+    // Another device of the sender has its own id space.
+    let from_81 = group(
+        "g1@x.fr",
+        81,
+        1,
+        &[
+            ("g1@x.fr", &[80]),
+            ("g2@x.fr", &[82, 83]),
+            ("g3@x.fr", &[84, 85]),
+        ],
+    );
+    assert_eq!(
+        store.group_send(from_81).await.unwrap(),
+        accepted(&[80, 82, 83, 84, 85], &[])
+    );
+}
+
+async fn group_sends_skip_full_queues(store: &dyn Store) {
+    group_members(store).await;
+    // Device 84 is away: three 1:1 sends fill its queue (the suite's cap is 3).
+    for id in 1..=3 {
+        let to = send(
+            "g1@x.fr",
+            80,
+            id,
+            &[("g3@x.fr", 84), ("g3@x.fr", 85), ("g1@x.fr", 81)],
+        );
+        assert!(matches!(
+            store.send(to).await.unwrap(),
+            SendOutcome::Accepted(_)
+        ));
+        for device in [85, 81] {
+            let seq = store.pending(DeviceId([device; 16]), 0, 1).await.unwrap()[0].seq;
+            assert!(store.ack(DeviceId([device; 16]), seq).await.unwrap());
+        }
+    }
+    let outcome = store
+        .group_send(group("g1@x.fr", 80, 9, &GROUP))
+        .await
+        .unwrap();
+    assert_eq!(outcome, accepted(&[81, 82, 83, 85], &[("g3@x.fr", &[84])]));
+    for device in [81, 82, 83, 85] {
+        let queued = store.pending(DeviceId([device; 16]), 0, 10).await.unwrap();
+        assert_eq!(
+            queued.iter().map(|c| c.payload[0]).collect::<Vec<_>>(),
+            [9],
+            "device {device}"
+        );
+    }
+    assert_eq!(
+        store
+            .pending(DeviceId([84; 16]), 0, 10)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    // Every addressed queue full: accepted, nothing stored, the id spent.
+    for id in 10..=11 {
+        store
+            .group_send(group("g1@x.fr", 80, id, &GROUP))
+            .await
+            .unwrap();
+    }
+    let all_full = store
+        .group_send(group("g1@x.fr", 80, 12, &GROUP))
+        .await
+        .unwrap();
+    assert_eq!(all_full, accepted(&[], &GROUP));
+    assert_eq!(store.payloads_total().await.unwrap(), 3 + 3);
+    assert_eq!(
+        store
+            .group_send(group("g1@x.fr", 80, 12, &GROUP))
+            .await
+            .unwrap(),
+        accepted(&[], &[])
+    );
+}
+
+async fn group_payloads_go_with_expiry_and_revocation(store: &dyn Store) {
+    group_members(store).await;
+    store
+        .group_send(group("g1@x.fr", 80, 1, &GROUP))
+        .await
+        .unwrap();
+    // A revoked member's entries go; the payload stays for the others.
+    store.revoke("g3@x.fr".into(), 20).await.unwrap().unwrap();
+    assert_eq!(store.queued_total().await.unwrap(), 3);
+    assert_eq!(store.payloads_total().await.unwrap(), 1);
+    let seq = store.pending(DeviceId([81; 16]), 0, 1).await.unwrap()[0].seq;
+    assert!(store.ack(DeviceId([81; 16]), seq).await.unwrap());
+    // Expiry takes the remaining entries (two devices) and the payload.
+    let retention = StoreLimits::default().retention_ms;
+    assert_eq!(store.expire(1_000 + retention - 1).await.unwrap(), 0);
+    assert_eq!(store.expire(1_000 + retention + 1).await.unwrap(), 2);
+    assert_eq!(store.queued_total().await.unwrap(), 0);
+    assert_eq!(store.payloads_total().await.unwrap(), 0);
+    assert!(
+        store
+            .pending(DeviceId([82; 16]), 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A revocation that removes the last entries removes the payload.
+    let only_g2 = group(
+        "g1@x.fr",
+        80,
+        2,
+        &[("g1@x.fr", &[81]), ("g2@x.fr", &[82, 83])],
+    );
+    assert_eq!(
+        store.group_send(only_g2).await.unwrap(),
+        accepted(&[81, 82, 83], &[])
+    );
+    let seq = store.pending(DeviceId([81; 16]), 0, 1).await.unwrap()[0].seq;
+    assert!(store.ack(DeviceId([81; 16]), seq).await.unwrap());
+    store.revoke("g2@x.fr".into(), 30).await.unwrap().unwrap();
+    assert_eq!(store.payloads_total().await.unwrap(), 0);
+}
+
 macro_rules! store_suite {
     ($backend:ident, $limits:expr, $open:expr) => {
         mod $backend {
@@ -484,6 +795,26 @@ macro_rules! store_suite {
                 device_sets_follow_registrations_and_revocations(&*s).await;
             }
             #[tokio::test]
+            async fn group_sends() {
+                let (_d, s) = store().await;
+                group_sends_store_one_payload_until_the_last_ack(&*s).await;
+            }
+            #[tokio::test]
+            async fn group_device_sets() {
+                let (_d, s) = store().await;
+                group_sends_check_every_device_set(&*s).await;
+            }
+            #[tokio::test]
+            async fn group_full_queues() {
+                let (_d, s) = store().await;
+                group_sends_skip_full_queues(&*s).await;
+            }
+            #[tokio::test]
+            async fn group_expiry_and_revocation() {
+                let (_d, s) = store().await;
+                group_payloads_go_with_expiry_and_revocation(&*s).await;
+            }
+            #[tokio::test]
             async fn search() {
                 let (_d, s) = store().await;
                 search_matches_prefixes_literally(&*s).await;
@@ -519,4 +850,65 @@ async fn sqlite_sees_a_revocation_committed_by_another_connection() {
     assert!(
         matches!(relay.send(to_q(2)).await.unwrap(), SendOutcome::Stale(ref s) if s[0].extra == [DeviceId([71; 16])])
     );
+}
+
+/// A relay upgraded with copies still queued (schema 2, one row per copy)
+/// delivers them after the upgrade, and delivery ids keep growing.
+#[tokio::test]
+async fn sqlite_keeps_queued_copies_across_the_shared_payload_migration() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = SqliteStore::open(dir.path(), StoreLimits::default()).unwrap();
+        register(&store, "p@x.fr", 12, 70, 10).await.unwrap();
+        register(&store, "q@x.fr", 13, 71, 10).await.unwrap();
+    }
+    // Back to schema 2, as the previous relay left it: two copies queued for
+    // device 71, the highest delivery id ever given 50.
+    let conn = rusqlite::Connection::open(dir.path().join("relay.sqlite3")).unwrap();
+    conn.execute_batch(
+        "DROP TABLE queue_entries; DROP TABLE payloads; DELETE FROM sqlite_sequence;
+         CREATE TABLE queue (
+             seq INTEGER PRIMARY KEY AUTOINCREMENT, device_id BLOB NOT NULL,
+             sender_handle TEXT NOT NULL, sender_device BLOB NOT NULL,
+             accepted_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, payload BLOB NOT NULL) STRICT;
+         CREATE INDEX queue_device ON queue (device_id, seq);
+         CREATE INDEX queue_expiry ON queue (expires_at);
+         PRAGMA user_version = 2;",
+    )
+    .unwrap();
+    for (seq, byte) in [(40, 1u8), (41, 2)] {
+        conn.execute(
+            "INSERT INTO queue VALUES (?1, ?2, 'p@x.fr', ?3, 5, 99999999999, ?4)",
+            rusqlite::params![seq, [71u8; 16], [70u8; 16], vec![byte; 3]],
+        )
+        .unwrap();
+    }
+    conn.execute(
+        "UPDATE sqlite_sequence SET seq = 50 WHERE name = 'queue'",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+
+    let store = SqliteStore::open(dir.path(), StoreLimits::default()).unwrap();
+    let device = DeviceId([71; 16]);
+    let queued = store.pending(device, 0, 10).await.unwrap();
+    assert_eq!(
+        queued
+            .iter()
+            .map(|c| (c.seq, c.sender.as_str(), c.payload.clone()))
+            .collect::<Vec<_>>(),
+        [(40, "p@x.fr", vec![1; 3]), (41, "p@x.fr", vec![2; 3])]
+    );
+    assert!(matches!(
+        store
+            .send(send("p@x.fr", 70, 1, &[("q@x.fr", 71)]))
+            .await
+            .unwrap(),
+        SendOutcome::Accepted(_)
+    ));
+    let after = store.pending(device, 41, 10).await.unwrap();
+    assert!(after[0].seq > 50, "delivery id {} reused", after[0].seq);
+    assert!(store.ack(device, 40).await.unwrap());
+    assert_eq!(store.payloads_total().await.unwrap(), 2);
 }

@@ -6,7 +6,9 @@ mod sqlite;
 
 pub use sqlite::SqliteStore;
 
-use estafette_wire::{AccountInfo, Bundle, DeviceId, Envelope, PreKeyUpload, StaleAccount};
+use estafette_wire::{
+    AccountInfo, Bundle, DeviceId, Envelope, GroupRecipient, PreKeyUpload, StaleAccount,
+};
 use futures::future::BoxFuture;
 use thiserror::Error;
 
@@ -185,6 +187,38 @@ pub struct NewSend {
     pub now_ms: u64,
 }
 
+/// A `GroupSend` from an authenticated device: one payload for many devices.
+#[derive(Debug, Clone)]
+pub struct NewGroupSend {
+    /// Sender account handle.
+    pub sender_handle: String,
+    /// Sender device.
+    pub sender_device: DeviceId,
+    /// Client idempotency id (the same space as [`NewSend`]'s).
+    pub idempotency_id: [u8; 16],
+    /// The addressed devices, per account (distinct handles and devices).
+    pub recipients: Vec<GroupRecipient>,
+    /// The ciphertext, stored once.
+    pub payload: Vec<u8>,
+    /// Now, in ms.
+    pub now_ms: u64,
+}
+
+/// The outcome of a `GroupSend`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupSendOutcome {
+    /// Stored for `queued` (to wake); `queue_full` lists the devices skipped
+    /// because their queue was full. Both empty for a repeated id.
+    Accepted {
+        /// Devices that got an entry.
+        queued: Vec<DeviceId>,
+        /// Devices skipped, per account.
+        queue_full: Vec<GroupRecipient>,
+    },
+    /// The addressed devices differ from the accounts' current devices; nothing stored.
+    Stale(Vec<StaleAccount>),
+}
+
 /// A queued copy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueuedCopy {
@@ -259,6 +293,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> BoxFuture<'_, StoreResult<Option<(AccountInfo, Vec<(Bundle, PreKeyStock)>)>>>;
     /// Stores a send atomically, after checking device sets and caps.
     fn send(&self, send: NewSend) -> BoxFuture<'_, StoreResult<SendOutcome>>;
+    /// Stores one payload with an entry per addressed device atomically, after
+    /// checking device sets; devices whose queue is full are skipped.
+    fn group_send(&self, send: NewGroupSend) -> BoxFuture<'_, StoreResult<GroupSendOutcome>>;
     /// Up to `limit` copies for a device with `seq > after`, in order.
     fn pending(
         &self,
@@ -266,10 +303,12 @@ pub trait Store: Send + Sync + 'static {
         after: u64,
         limit: u32,
     ) -> BoxFuture<'_, StoreResult<Vec<QueuedCopy>>>;
-    /// Deletes a delivered copy; `false` if it was not there.
+    /// Deletes a delivered copy (its payload with the last one); `false` if it was not there.
     fn ack(&self, device_id: DeviceId, seq: u64) -> BoxFuture<'_, StoreResult<bool>>;
     /// Deletes expired copies and idempotency records; the number of copies deleted.
     fn expire(&self, now_ms: u64) -> BoxFuture<'_, StoreResult<u64>>;
     /// Copies queued in all, for the metric.
     fn queued_total(&self) -> BoxFuture<'_, StoreResult<u64>>;
+    /// Distinct payloads stored (a group message queued for many devices is one).
+    fn payloads_total(&self) -> BoxFuture<'_, StoreResult<u64>>;
 }

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use estafette_wire::limits::MAX_DEVICES_PER_ACCOUNT;
 use estafette_wire::{
-    AccountInfo, Bundle, DeviceId, KemPreKey, OneTimePreKey, PreKeyUpload, SignedPreKey,
-    StaleAccount,
+    AccountInfo, Bundle, DeviceId, GroupRecipient, KemPreKey, OneTimePreKey, PreKeyUpload,
+    SignedPreKey, StaleAccount,
 };
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -23,14 +23,16 @@ use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    AccountSummary, DeviceRecord, DeviceSummary, NewDevice, NewSend, PreKeyStock, QueuedCopy,
-    RegisterRefusal, SendOutcome, Store, StoreError, StoreLimits, StoreResult,
+    AccountSummary, DeviceRecord, DeviceSummary, GroupSendOutcome, NewDevice, NewGroupSend,
+    NewSend, PreKeyStock, QueuedCopy, RegisterRefusal, SendOutcome, Store, StoreError, StoreLimits,
+    StoreResult,
 };
 
 /// Migrations in order; the file name's number is its schema version.
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_accounts_queues.sql"),
+    include_str!("../../migrations/sqlite/0003_shared_payloads.sql"),
 ];
 
 /// Most jobs committed in one transaction.
@@ -459,29 +461,44 @@ fn take_first_opk(conn: &Connection, id: &[u8]) -> StoreResult<Option<OneTimePre
     }
 }
 
-fn send_tx(conn: &Connection, limits: &StoreLimits, send: NewSend) -> StoreResult<SendOutcome> {
-    let sender = &send.sender_device.0[..];
+/// Whether this sender device already had this idempotency id accepted.
+fn already_accepted(conn: &Connection, sender: &DeviceId, id: &[u8; 16]) -> StoreResult<bool> {
     let seen: Option<i64> = conn
         .prepare_cached("SELECT 1 FROM sends WHERE sender_device = ?1 AND idempotency_id = ?2")?
-        .query_row(params![sender, &send.idempotency_id[..]], |r| r.get(0))
+        .query_row(params![&sender.0[..], &id[..]], |r| r.get(0))
         .optional()?;
-    if seen.is_some() {
-        return Ok(SendOutcome::Accepted(Vec::new()));
-    }
-    let mut addressed: BTreeMap<&str, BTreeSet<DeviceId>> = BTreeMap::new();
-    addressed.entry(send.sender_handle.as_str()).or_default();
-    for envelope in &send.envelopes {
-        addressed
-            .entry(envelope.handle.as_str())
-            .or_default()
-            .insert(envelope.device);
-    }
+    Ok(seen.is_some())
+}
+
+fn record_accepted(
+    conn: &Connection,
+    sender: &DeviceId,
+    id: &[u8; 16],
+    now_ms: u64,
+) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO sends (sender_device, idempotency_id, accepted_at) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![&sender.0[..], &id[..], ms(now_ms)])?;
+    Ok(())
+}
+
+/// How the addressed devices, per handle, differ from the accounts' current
+/// devices. The sender's own account is always checked (its other devices
+/// must be addressed), named or not.
+fn stale_accounts<'a>(
+    conn: &Connection,
+    sender_handle: &'a str,
+    sender_device: DeviceId,
+    mut addressed: BTreeMap<&'a str, BTreeSet<DeviceId>>,
+) -> StoreResult<Vec<StaleAccount>> {
+    addressed.entry(sender_handle).or_default();
     let mut stale = Vec::new();
     for (handle, devices) in &addressed {
         let current: BTreeSet<DeviceId> = active_devices(conn, handle)?
             .unwrap_or_default()
             .into_iter()
-            .filter(|d| *d != send.sender_device)
+            .filter(|d| *d != sender_device)
             .collect();
         let missing: Vec<DeviceId> = current.difference(devices).copied().collect();
         let extra: Vec<DeviceId> = devices.difference(&current).copied().collect();
@@ -493,46 +510,155 @@ fn send_tx(conn: &Connection, limits: &StoreLimits, send: NewSend) -> StoreResul
             });
         }
     }
+    Ok(stale)
+}
+
+/// Whether one more payload of `len` bytes fits in the device's queue.
+fn queue_has_room(
+    conn: &Connection,
+    limits: &StoreLimits,
+    device: &DeviceId,
+    len: usize,
+) -> StoreResult<bool> {
+    let (count, bytes): (i64, i64) = conn
+        .prepare_cached("SELECT queue_count, queue_bytes FROM devices WHERE device_id = ?1")?
+        .query_row([&device.0[..]], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(unms(count) < limits.max_queue_count
+        && unms(bytes).saturating_add(len as u64) <= limits.max_queue_bytes)
+}
+
+/// Who sent a payload, and when.
+struct Origin<'a> {
+    handle: &'a str,
+    device: DeviceId,
+    now_ms: u64,
+}
+
+/// Stores `payload` once with an entry in each device's queue.
+fn enqueue(
+    conn: &Connection,
+    limits: &StoreLimits,
+    origin: &Origin<'_>,
+    payload: &[u8],
+    devices: &[DeviceId],
+) -> StoreResult<()> {
+    let expires_at = origin.now_ms.saturating_add(limits.retention_ms);
+    conn.prepare_cached(
+        "INSERT INTO payloads (sender_handle, sender_device, accepted_at, expires_at, payload) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        origin.handle,
+        &origin.device.0[..],
+        ms(origin.now_ms),
+        ms(expires_at),
+        payload
+    ])?;
+    let seq = conn.last_insert_rowid();
+    let mut entry =
+        conn.prepare_cached("INSERT INTO queue_entries (device_id, seq) VALUES (?1, ?2)")?;
+    let mut count = conn.prepare_cached(
+        "UPDATE devices SET queue_count = queue_count + 1, queue_bytes = queue_bytes + ?2 WHERE device_id = ?1",
+    )?;
+    for device in devices {
+        entry.execute(params![&device.0[..], seq])?;
+        count.execute(params![&device.0[..], payload.len() as i64])?;
+    }
+    Ok(())
+}
+
+/// Deletes the payloads among `seqs` that no queue entry points at any more.
+fn drop_orphan_payloads(conn: &Connection, seqs: &[i64]) -> StoreResult<()> {
+    let mut drop = conn.prepare_cached(
+        "DELETE FROM payloads WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM queue_entries WHERE seq = ?1)",
+    )?;
+    for seq in seqs {
+        drop.execute([seq])?;
+    }
+    Ok(())
+}
+
+fn send_tx(conn: &Connection, limits: &StoreLimits, send: NewSend) -> StoreResult<SendOutcome> {
+    if already_accepted(conn, &send.sender_device, &send.idempotency_id)? {
+        return Ok(SendOutcome::Accepted(Vec::new()));
+    }
+    let mut addressed: BTreeMap<&str, BTreeSet<DeviceId>> = BTreeMap::new();
+    for envelope in &send.envelopes {
+        addressed
+            .entry(envelope.handle.as_str())
+            .or_default()
+            .insert(envelope.device);
+    }
+    let stale = stale_accounts(conn, &send.sender_handle, send.sender_device, addressed)?;
     if !stale.is_empty() {
         return Ok(SendOutcome::Stale(stale));
     }
     for envelope in &send.envelopes {
-        let (count, bytes): (i64, i64) = conn
-            .prepare_cached("SELECT queue_count, queue_bytes FROM devices WHERE device_id = ?1")?
-            .query_row([&envelope.device.0[..]], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        let len = envelope.payload.len() as u64;
-        if unms(count) + 1 > limits.max_queue_count || unms(bytes) + len > limits.max_queue_bytes {
+        if !queue_has_room(conn, limits, &envelope.device, envelope.payload.len())? {
             return Ok(SendOutcome::QueueFull(envelope.handle.clone()));
         }
     }
-    let expires_at = send.now_ms.saturating_add(limits.retention_ms);
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO queue (device_id, sender_handle, sender_device, accepted_at, expires_at, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
-    let mut count = conn.prepare_cached(
-        "UPDATE devices SET queue_count = queue_count + 1, queue_bytes = queue_bytes + ?2 WHERE device_id = ?1",
-    )?;
+    let origin = Origin {
+        handle: &send.sender_handle,
+        device: send.sender_device,
+        now_ms: send.now_ms,
+    };
     for envelope in &send.envelopes {
-        insert.execute(params![
-            &envelope.device.0[..],
-            &send.sender_handle,
-            sender,
-            ms(send.now_ms),
-            ms(expires_at),
-            &envelope.payload
-        ])?;
-        count.execute(params![
-            &envelope.device.0[..],
-            envelope.payload.len() as i64
-        ])?;
+        enqueue(conn, limits, &origin, &envelope.payload, &[envelope.device])?;
     }
-    conn.prepare_cached(
-        "INSERT INTO sends (sender_device, idempotency_id, accepted_at) VALUES (?1, ?2, ?3)",
-    )?
-    .execute(params![sender, &send.idempotency_id[..], ms(send.now_ms)])?;
+    record_accepted(conn, &send.sender_device, &send.idempotency_id, send.now_ms)?;
     Ok(SendOutcome::Accepted(
         send.envelopes.iter().map(|e| e.device).collect(),
     ))
+}
+
+fn group_send_tx(
+    conn: &Connection,
+    limits: &StoreLimits,
+    send: NewGroupSend,
+) -> StoreResult<GroupSendOutcome> {
+    if already_accepted(conn, &send.sender_device, &send.idempotency_id)? {
+        return Ok(GroupSendOutcome::Accepted {
+            queued: Vec::new(),
+            queue_full: Vec::new(),
+        });
+    }
+    let addressed = send
+        .recipients
+        .iter()
+        .map(|r| (r.handle.as_str(), r.devices.iter().copied().collect()))
+        .collect();
+    let stale = stale_accounts(conn, &send.sender_handle, send.sender_device, addressed)?;
+    if !stale.is_empty() {
+        return Ok(GroupSendOutcome::Stale(stale));
+    }
+    let mut queued = Vec::new();
+    let mut queue_full = Vec::new();
+    for recipient in &send.recipients {
+        let mut skipped = Vec::new();
+        for device in &recipient.devices {
+            if queue_has_room(conn, limits, device, send.payload.len())? {
+                queued.push(*device);
+            } else {
+                skipped.push(*device);
+            }
+        }
+        if !skipped.is_empty() {
+            queue_full.push(GroupRecipient {
+                handle: recipient.handle.clone(),
+                devices: skipped,
+            });
+        }
+    }
+    if !queued.is_empty() {
+        let origin = Origin {
+            handle: &send.sender_handle,
+            device: send.sender_device,
+            now_ms: send.now_ms,
+        };
+        enqueue(conn, limits, &origin, &send.payload, &queued)?;
+    }
+    record_accepted(conn, &send.sender_device, &send.idempotency_id, send.now_ms)?;
+    Ok(GroupSendOutcome::Accepted { queued, queue_full })
 }
 
 fn register_tx(
@@ -729,8 +855,12 @@ impl Store for SqliteStore {
             let devices = devices_of(conn, account_id)?;
             for device in &devices {
                 let id = &device.0[..];
+                let seqs: Vec<i64> = conn
+                    .prepare_cached("DELETE FROM queue_entries WHERE device_id = ?1 RETURNING seq")?
+                    .query_map([id], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
+                drop_orphan_payloads(conn, &seqs)?;
                 for table in [
-                    "queue",
                     "signed_prekeys",
                     "kem_last_resort_prekeys",
                     "one_time_prekeys",
@@ -869,6 +999,11 @@ impl Store for SqliteStore {
             .boxed()
     }
 
+    fn group_send(&self, send: NewGroupSend) -> BoxFuture<'_, StoreResult<GroupSendOutcome>> {
+        self.write(move |conn, limits| group_send_tx(conn, limits, send))
+            .boxed()
+    }
+
     fn pending(
         &self,
         device: DeviceId,
@@ -877,8 +1012,9 @@ impl Store for SqliteStore {
     ) -> BoxFuture<'_, StoreResult<Vec<QueuedCopy>>> {
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT seq, sender_handle, sender_device, accepted_at, payload FROM queue \
-                 WHERE device_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                "SELECT e.seq, p.sender_handle, p.sender_device, p.accepted_at, p.payload \
+                 FROM queue_entries e JOIN payloads p ON p.id = e.seq \
+                 WHERE e.device_id = ?1 AND e.seq > ?2 ORDER BY e.seq LIMIT ?3",
             )?;
             let rows = stmt.query_map(params![&device.0[..], ms(after), limit], |r| {
                 Ok((
@@ -906,11 +1042,18 @@ impl Store for SqliteStore {
 
     fn ack(&self, device: DeviceId, seq: u64) -> BoxFuture<'_, StoreResult<bool>> {
         self.write(move |conn, _| {
-            let len: Option<i64> = conn
-                .prepare_cached("DELETE FROM queue WHERE seq = ?1 AND device_id = ?2 RETURNING length(payload)")?
-                .query_row(params![ms(seq), &device.0[..]], |r| r.get(0))
-                .optional()?;
-            let Some(len) = len else { return Ok(false) };
+            let deleted = conn
+                .prepare_cached("DELETE FROM queue_entries WHERE device_id = ?1 AND seq = ?2")?
+                .execute(params![&device.0[..], ms(seq)])?;
+            if deleted == 0 {
+                return Ok(false);
+            }
+            let len: i64 = conn
+                .prepare_cached("SELECT length(payload) FROM payloads WHERE id = ?1")?
+                .query_row([ms(seq)], |r| r.get(0))
+                .optional()?
+                .unwrap_or(0);
+            drop_orphan_payloads(conn, &[ms(seq)])?;
             conn.prepare_cached(
                 "UPDATE devices SET queue_count = max(queue_count - 1, 0), queue_bytes = max(queue_bytes - ?2, 0) WHERE device_id = ?1",
             )?
@@ -923,7 +1066,8 @@ impl Store for SqliteStore {
     fn expire(&self, now_ms: u64) -> BoxFuture<'_, StoreResult<u64>> {
         self.write(move |conn, limits| {
             let mut stmt = conn.prepare_cached(
-                "SELECT device_id, count(*), sum(length(payload)) FROM queue WHERE expires_at < ?1 GROUP BY device_id",
+                "SELECT e.device_id, count(*), sum(length(p.payload)) FROM payloads p \
+                 JOIN queue_entries e ON e.seq = p.id WHERE p.expires_at < ?1 GROUP BY e.device_id",
             )?;
             let rows: Vec<(Vec<u8>, i64, i64)> =
                 stmt.query_map([ms(now_ms)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
@@ -935,9 +1079,21 @@ impl Store for SqliteStore {
                 )?;
                 total += unms(count);
             }
-            conn.execute("DELETE FROM queue WHERE expires_at < ?1", [ms(now_ms)])?;
+            conn.execute(
+                "DELETE FROM queue_entries WHERE seq IN (SELECT id FROM payloads WHERE expires_at < ?1)",
+                [ms(now_ms)],
+            )?;
+            conn.execute("DELETE FROM payloads WHERE expires_at < ?1", [ms(now_ms)])?;
             conn.execute("DELETE FROM sends WHERE accepted_at < ?1", [ms(now_ms.saturating_sub(limits.retention_ms))])?;
             Ok(total)
+        })
+        .boxed()
+    }
+
+    fn payloads_total(&self) -> BoxFuture<'_, StoreResult<u64>> {
+        self.read(|conn| {
+            let n: i64 = conn.query_row("SELECT count(*) FROM payloads", [], |r| r.get(0))?;
+            Ok(unms(n))
         })
         .boxed()
     }

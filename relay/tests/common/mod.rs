@@ -336,16 +336,33 @@ impl Client {
     }
 }
 
-/// A registered account with one device, connected and authenticated.
-pub async fn member(relay: &RelayProc, handle: &str, name: &str, opk: usize) -> (Identity, Client) {
+/// The relay binary on a fresh data directory.
+pub fn relay(args: &[&str]) -> (tempfile::TempDir, RelayProc) {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = RelayProc::start(dir.path(), args);
+    (dir, relay)
+}
+
+/// Registers `identity` with a fresh invitation for `handle`; connected and authenticated.
+async fn registered(
+    relay: &RelayProc,
+    mut identity: Identity,
+    handle: &str,
+    name: &str,
+    opk: usize,
+) -> (Identity, Client) {
     let token = relay.invite(handle, name);
-    let mut identity = Identity::new();
     let (client, reply) = Client::register(relay.addr, &mut identity, &token, opk, opk).await;
     assert!(
         matches!(reply, ServerFrame::Authenticated { .. }),
         "registration failed: {reply:?}"
     );
     (identity, client)
+}
+
+/// A registered account with one device, connected and authenticated.
+pub async fn member(relay: &RelayProc, handle: &str, name: &str, opk: usize) -> (Identity, Client) {
+    registered(relay, Identity::new(), handle, name, opk).await
 }
 
 pub fn send_to(handle: &str, device: DeviceId, id: u8, payload: &[u8]) -> ClientFrame {
@@ -357,4 +374,101 @@ pub fn send_to(handle: &str, device: DeviceId, id: u8, payload: &[u8]) -> Client
             payload: payload.to_vec(),
         }],
     })
+}
+
+/// Another device of `owner`'s account, registered with a fresh invitation and connected.
+pub async fn another_device(
+    relay: &RelayProc,
+    owner: &Identity,
+    handle: &str,
+) -> (Identity, Client) {
+    let identity = Identity::device_of(owner.account.clone());
+    registered(relay, identity, handle, handle, 30).await
+}
+
+/// Sends the frames `frame(0)`, `frame(1)`… pipelined 32 deep, kills the relay
+/// (`kill -9`) 1.5 s later and restarts it; the numbers it answered `Accepted`
+/// for before dying (the number is the first 4 bytes of the idempotency id,
+/// see [`numbered_id`]).
+pub async fn kill9_while_sending(
+    relay: &mut RelayProc,
+    client: Client,
+    frame: impl Fn(u32) -> ClientFrame + std::marker::Send + 'static,
+) -> std::collections::BTreeSet<u32> {
+    let sender = tokio::spawn(async move {
+        let mut client = client;
+        let mut accepted = std::collections::BTreeSet::new();
+        let mut next: u32 = 0;
+        let mut outstanding = 0;
+        loop {
+            while outstanding < 32 {
+                let bytes = Message::Binary(frame(next).encode().into());
+                if client.ws.send(bytes).await.is_err() {
+                    return accepted;
+                }
+                next += 1;
+                outstanding += 1;
+            }
+            match client.hear(Duration::from_secs(10)).await {
+                Heard::Frame(ServerFrame::Accepted(id)) => {
+                    accepted.insert(u32::from_be_bytes(id[..4].try_into().unwrap()));
+                    outstanding -= 1;
+                }
+                Heard::Frame(ServerFrame::PreKeysLow { .. }) => {}
+                Heard::Frame(other) => panic!("{other:?}"),
+                Heard::Closed(_) => return accepted,
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    relay.kill9_and_restart();
+    let accepted = sender.await.unwrap();
+    assert!(
+        accepted.len() > 100,
+        "only {} accepted before the crash",
+        accepted.len()
+    );
+    accepted
+}
+
+/// An idempotency id carrying `n` in its first 4 bytes.
+pub fn numbered_id(n: u32) -> [u8; 16] {
+    let mut id = [0u8; 16];
+    id[..4].copy_from_slice(&n.to_be_bytes());
+    id
+}
+
+/// Acknowledges deliveries (whose payload starts with a number) until every
+/// number of `accepted` came; the numbers delivered.
+pub async fn receive_all(
+    client: &mut Client,
+    accepted: &std::collections::BTreeSet<u32>,
+) -> std::collections::BTreeSet<u32> {
+    let mut delivered = std::collections::BTreeSet::new();
+    while !accepted.is_subset(&delivered) {
+        match client.hear(Duration::from_secs(3)).await {
+            Heard::Frame(ServerFrame::Deliver(d)) => {
+                delivered.insert(u32::from_be_bytes(d.payload[..4].try_into().unwrap()));
+                client.send(&ClientFrame::Ack(d.delivery_id)).await;
+            }
+            Heard::Frame(ServerFrame::PreKeysLow { .. }) => {}
+            other => panic!(
+                "{other:?} with {} of {} delivered",
+                accepted.intersection(&delivered).count(),
+                accepted.len()
+            ),
+        }
+    }
+    delivered
+}
+
+/// The relay's `/metrics` text.
+pub async fn metrics(addr: SocketAddr) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    let request = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    tcp.read_to_end(&mut raw).await.unwrap();
+    String::from_utf8_lossy(&raw).into_owned()
 }
