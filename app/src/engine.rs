@@ -128,6 +128,8 @@ fn delivery(state: DeliveryState) -> Delivery {
         DeliveryState::Received => Delivery::Received,
         DeliveryState::Delivered => Delivery::Delivered,
         DeliveryState::Read => Delivery::Read,
+        // Only a group message can fail, and the app has no group screen yet.
+        DeliveryState::Failed => Delivery::Sending,
     }
 }
 
@@ -173,7 +175,7 @@ fn event_view(event: EngineEvent) -> Option<Event> {
         EngineEvent::Rejected { sender, reason } => Event::Rejected { sender, reason },
         EngineEvent::Failed(message) => Event::Failed(message),
         EngineEvent::Stopped(message) => Event::Stopped(message),
-        EngineEvent::PreKeysRefilled { .. } => return None,
+        EngineEvent::PreKeysRefilled { .. } | EngineEvent::GroupUpdated(_) => return None,
     })
 }
 

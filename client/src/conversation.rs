@@ -38,6 +38,23 @@ pub struct Conversation {
     /// The most recent unread received ids, for read receipts.
     #[n(6)]
     pub(crate) unread_ids: Vec<ByteId>,
+    /// For a group: its members and our place in it (`None`: a contact).
+    #[n(7)]
+    pub group: Option<GroupFacts>,
+}
+
+/// What the list shows of a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, Decode)]
+pub struct GroupFacts {
+    /// Members, us included.
+    #[n(0)]
+    pub members: u32,
+    /// Whether we are still a member (else the conversation is read-only).
+    #[n(1)]
+    pub member: bool,
+    /// Whether we are an admin.
+    #[n(2)]
+    pub admin: bool,
 }
 
 impl Conversation {
@@ -51,6 +68,7 @@ impl Conversation {
             unread: 0,
             identity_changed: false,
             unread_ids: Vec::new(),
+            group: None,
         }
     }
 

@@ -145,7 +145,7 @@ async fn a_tampered_ciphertext_is_rejected_and_a_changed_identity_blocks_sending
     let db = rusqlite::Connection::open(data.path().join("relay.sqlite3")).unwrap();
     let (seq, mut payload): (i64, Vec<u8>) = db
         .query_row(
-            "SELECT seq, payload FROM queue ORDER BY seq LIMIT 1 OFFSET 1",
+            "SELECT id, payload FROM payloads ORDER BY id LIMIT 1 OFFSET 1",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
@@ -153,7 +153,7 @@ async fn a_tampered_ciphertext_is_rejected_and_a_changed_identity_blocks_sending
     let last = payload.len() - 1;
     payload[last] ^= 0x01;
     db.execute(
-        "UPDATE queue SET payload = ?1 WHERE seq = ?2",
+        "UPDATE payloads SET payload = ?1 WHERE id = ?2",
         rusqlite::params![payload, seq],
     )
     .unwrap();

@@ -57,7 +57,7 @@ pub use error::{Error, Result};
 pub use group::{
     GROUP_ID_LEN, GROUP_MESSAGE_HEADER_LEN, GROUP_MESSAGE_TYPE, GroupMessage,
     MAX_GROUP_SKIPPED_KEYS, ReceiverChain, SENDER_KEY_DISTRIBUTION_LEN, SenderChain,
-    SenderKeyDistribution,
+    SenderKeyDistribution, group_digest,
 };
 pub use identity::{
     account_key::Account,

@@ -26,6 +26,7 @@ use crate::UserMessage;
 use crate::account::Identity;
 use crate::connection::{Backoff, ConnectionState};
 pub use crate::messenger::Event;
+pub use crate::messenger::GroupCommand;
 use crate::messenger::{Messenger, MessengerError};
 use crate::store::{RecordStore, Vault};
 use crate::transport::{LinkError, Transport};
@@ -84,6 +85,27 @@ pub enum Command {
     },
     /// List this account's devices; answered by [`Event::OwnDevices`].
     RefreshDevices,
+    /// Create a group with these accounts (handles); answered by
+    /// [`Event::ConversationUpdated`] and [`Event::GroupUpdated`].
+    CreateGroup {
+        /// Its name.
+        name: String,
+        /// The other members' handles.
+        members: Vec<String>,
+    },
+    /// Change a group (rename, add, remove, make admin: admins only; leave:
+    /// anyone); answered by [`Event::GroupUpdated`] (or [`Event::Failed`]).
+    ChangeGroup {
+        /// The group's conversation id.
+        conversation: String,
+        /// The change.
+        change: GroupCommand,
+    },
+    /// A group's members and rights; answered by [`Event::GroupUpdated`].
+    ShowGroup {
+        /// The group's conversation id.
+        conversation: String,
+    },
 }
 
 /// What the engine needs from its platform: time, randomness, the network flag.
@@ -403,6 +425,29 @@ async fn execute<S: RecordStore, L: crate::transport::Link>(
             .own_devices()
             .await
             .map(|devices| emit(Event::OwnDevices(devices))),
+        Command::CreateGroup { name, members } => {
+            match messenger.create_group(&name, &members).await {
+                Ok(_) => {
+                    flush_events(messenger, emit);
+                    send_outbox(messenger, emit).await
+                }
+                Err(error) => Err(error),
+            }
+        }
+        Command::ChangeGroup {
+            conversation,
+            change,
+        } => match messenger.change_group(&conversation, change).await {
+            Ok(()) => {
+                flush_events(messenger, emit);
+                send_outbox(messenger, emit).await
+            }
+            Err(error) => Err(error),
+        },
+        Command::ShowGroup { conversation } => messenger
+            .group_view(&conversation)
+            .await
+            .map(|view| emit(Event::GroupUpdated(view))),
     };
     flush_events(messenger, emit);
     // A lost link is the engine's business, but "you are offline" answers a request.

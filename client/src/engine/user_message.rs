@@ -3,6 +3,7 @@
 use estafette_wire::ErrorCode;
 
 use crate::UserMessage;
+use crate::group::GroupError;
 use crate::messenger::MessengerError;
 use crate::store::StoreError;
 
@@ -67,9 +68,51 @@ pub(super) fn for_error(error: &MessengerError) -> UserMessage {
             "Le stockage du navigateur a échoué. Vos messages déjà enregistrés sont conservés ; rechargez la page.",
             "The browser storage failed. Messages already saved are kept; reload the page.",
         ),
+        MessengerError::Group(error) => for_group(error),
         MessengerError::Refused(_) | MessengerError::Protocol | MessengerError::Crypto(_) => both(
             "Le serveur a refusé l’opération. Réessayez ; si cela persiste, contactez votre administrateur.",
             "The server refused the operation. Try again; if this goes on, contact your administrator.",
+        ),
+    }
+}
+
+/// A group change or message refused here.
+fn for_group(error: &GroupError) -> UserMessage {
+    match error {
+        GroupError::NotAdmin(_) => both(
+            "Seuls les administrateurs du groupe peuvent faire cette modification.",
+            "Only the group's admins can make this change.",
+        ),
+        GroupError::NotMember(_) => both(
+            "Vous ne faites plus partie de ce groupe, ou cette personne n’en fait pas partie.",
+            "You are no longer in this group, or this person is not in it.",
+        ),
+        GroupError::AlreadyMember(_) => both(
+            "Cette personne fait déjà partie du groupe.",
+            "This person is already in the group.",
+        ),
+        GroupError::TooManyMembers => both(
+            "Un groupe compte au plus 1 000 membres.",
+            "A group has at most 1,000 members.",
+        ),
+        GroupError::BadName => both(
+            "Le nom du groupe doit compter de 1 à 128 octets, sans retour à la ligne.",
+            "The group name must have 1 to 128 bytes, without line breaks.",
+        ),
+        GroupError::NoChange => both(
+            "Cette modification ne change rien au groupe.",
+            "This change changes nothing in the group.",
+        ),
+        GroupError::UnknownGroup => both(
+            "Ce groupe n’existe pas sur cet appareil.",
+            "This group does not exist on this device.",
+        ),
+        GroupError::Invalid(_)
+        | GroupError::Stale
+        | GroupError::BadSignature
+        | GroupError::TooManyChanges => both(
+            "Le groupe a changé entre-temps. Réessayez.",
+            "The group changed in the meantime. Try again.",
         ),
     }
 }

@@ -4,15 +4,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use estafette_crypto::{MessageKind, PreKeyStore, Session};
+use estafette_crypto::{GROUP_MESSAGE_TYPE, MessageKind, PreKeyStore, Session};
 use estafette_wire::Delivery;
 
 use crate::content::{Body, ByteId, Content, MAX_TEXT_BYTES, MessageId};
 use crate::conversation::Conversation;
+use crate::group::group_of;
 use crate::session_record::SessionRecord;
 use crate::store::{RecordStore, Table};
 use crate::transport::Link;
 
+use super::group_inbound::GroupBatch;
 use super::{
     DeliveryState, Event, MAX_RECEIPT_IDS, Messenger, MessengerError, Refusal, StoredMessage, keys,
     receipts,
@@ -57,14 +59,42 @@ impl<S: RecordStore, L: Link> Messenger<'_, S, L> {
         let mut dirty: BTreeSet<Peer> = BTreeSet::new();
         let mut prekeys = None;
         let mut opened = Vec::new();
+        let mut handled = Vec::new();
+        let mut groups = GroupBatch::default();
+        let events_before = self.pending_events.len();
         for delivery in fresh {
-            let peer = (delivery.sender.clone(), delivery.sender_device.0);
-            let record = sessions.entry(peer.clone()).or_default();
-            match self.decrypt(&delivery, record, &mut prekeys).await {
-                Ok(content) => {
-                    dirty.insert(peer);
-                    opened.push((delivery.delivery_id, content));
+            let outcome = if delivery.payload.first() == Some(&GROUP_MESSAGE_TYPE) {
+                self.open_group(&delivery, &mut groups)
+                    .await
+                    .map(|c| c.map(|c| (c, true)))
+            } else {
+                let peer = (delivery.sender.clone(), delivery.sender_device.0);
+                let record = sessions.entry(peer.clone()).or_default();
+                match self.decrypt(&delivery, record, &mut prekeys).await {
+                    Ok(content) => {
+                        dirty.insert(peer);
+                        match &content.body {
+                            Body::SenderKey(bytes) => {
+                                let bytes = bytes.clone();
+                                self.take_sender_key(&content, &bytes, &mut groups)
+                                    .await
+                                    .map(|()| None)
+                            }
+                            // Group messages travel on the group's chains only.
+                            _ if group_of(&content.conversation).is_some() => {
+                                Err(Refusal::Reject("a pairwise message names a group".into()))
+                            }
+                            _ => Ok(Some((content, false))),
+                        }
+                    }
+                    Err(refusal) => Err(refusal),
                 }
+            };
+            match outcome {
+                Ok(Some((content, in_group))) => {
+                    opened.push((delivery.delivery_id, content, in_group));
+                }
+                Ok(None) => handled.push(delivery.delivery_id),
                 Err(Refusal::Reject(reason)) => {
                     // Not displayed, reported; acknowledged so it does not come back forever.
                     events.push(Event::Rejected {
@@ -73,7 +103,10 @@ impl<S: RecordStore, L: Link> Messenger<'_, S, L> {
                     });
                     acks.push(delivery.delivery_id);
                 }
-                Err(Refusal::Fail(error)) => return Err(error),
+                Err(Refusal::Fail(error)) => {
+                    self.abandon_groups(&groups, events_before);
+                    return Err(error);
+                }
             }
         }
 
@@ -82,7 +115,14 @@ impl<S: RecordStore, L: Link> Messenger<'_, S, L> {
         let mut receipts_in = Vec::new();
         let seen = self.seen_texts(&opened).await?;
         let mut stored_ids: BTreeSet<MessageId> = BTreeSet::new();
-        for (delivery_id, content) in opened {
+        for delivery_id in handled {
+            writes.push(
+                self.vault
+                    .seal(Table::Messages, &keys::delivery(delivery_id), &[])?,
+            );
+            acks.push(delivery_id);
+        }
+        for (delivery_id, content, in_group) in opened {
             writes.push(
                 self.vault
                     .seal(Table::Messages, &keys::delivery(delivery_id), &[])?,
@@ -98,7 +138,7 @@ impl<S: RecordStore, L: Link> Messenger<'_, S, L> {
                     {
                         continue;
                     }
-                    let conversation = if from_me {
+                    let conversation = if from_me || in_group {
                         content.conversation
                     } else {
                         sender.clone()
@@ -114,7 +154,9 @@ impl<S: RecordStore, L: Link> Messenger<'_, S, L> {
                         } else {
                             DeliveryState::Received
                         },
+                        event: None,
                     };
+                    let owed = !from_me && !in_group;
                     writes.extend(self.message_writes(&message)?);
                     if let Some((summary, changed)) = self
                         .summary(&mut summaries, &message.conversation, true)
@@ -123,7 +165,7 @@ impl<S: RecordStore, L: Link> Messenger<'_, S, L> {
                         summary.note(&message, !from_me);
                         *changed = true;
                     }
-                    if !from_me {
+                    if owed {
                         // Owed to the sender; sent in batches when the link is idle.
                         writes.push(self.vault.seal(
                             Table::Outbox,
@@ -133,13 +175,13 @@ impl<S: RecordStore, L: Link> Messenger<'_, S, L> {
                     }
                     events.push(Event::MessageAdded(message));
                 }
-                Body::Delivered(ids) if !from_me => {
+                Body::Delivered(ids) if !from_me && !in_group => {
                     receipts_in.push((ids, DeliveryState::Delivered, sender));
                 }
-                Body::Read(ids) if !from_me => {
+                Body::Read(ids) if !from_me && !in_group => {
                     receipts_in.push((ids, DeliveryState::Read, sender));
                 }
-                Body::Read(ids) => {
+                Body::Read(ids) if from_me => {
                     // Read on another of our devices: clear those unread here too.
                     if let Some((summary, changed)) = self
                         .summary(&mut summaries, &content.conversation, false)
@@ -148,9 +190,13 @@ impl<S: RecordStore, L: Link> Messenger<'_, S, L> {
                         *changed |= clear_unread(summary, &ids);
                     }
                 }
-                Body::Delivered(_) => {}
+                Body::Delivered(_)
+                | Body::Read(_)
+                | Body::SenderKey(_)
+                | Body::GroupControl(_)
+                | Body::GroupWelcome(_) => {}
                 Body::Typing(typing) => {
-                    if !from_me {
+                    if !from_me && !in_group {
                         events.push(Event::Typing {
                             conversation: sender,
                             typing,
@@ -184,10 +230,23 @@ impl<S: RecordStore, L: Link> Messenger<'_, S, L> {
                 events.push(Event::ConversationUpdated(summary.clone()));
             }
         }
-        self.vault.write(writes).await?;
+        match self.group_batch_writes(&mut groups) {
+            Ok(group_writes) => writes.extend(group_writes),
+            Err(error) => {
+                self.abandon_groups(&groups, events_before);
+                return Err(error);
+            }
+        }
+        if let Err(error) = self.vault.write(writes).await {
+            self.abandon_groups(&groups, events_before);
+            return Err(error.into());
+        }
         if let Some(prekeys) = prekeys {
             self.identity.prekeys = prekeys;
         }
+        // What the batch did to groups (lines, summaries, states) comes first.
+        let group_events: Vec<Event> = self.pending_events.drain(events_before..).collect();
+        events.splice(0..0, group_events);
         for id in acks {
             self.ack(id).await?;
         }
@@ -196,6 +255,15 @@ impl<S: RecordStore, L: Link> Messenger<'_, S, L> {
             events.extend(updated.into_iter().map(Event::MessageUpdated));
         }
         Ok(events)
+    }
+
+    /// Forgets what a failed batch did to groups in memory: the store has
+    /// the truth, and the deliveries come again.
+    fn abandon_groups(&mut self, groups: &GroupBatch, events_before: usize) {
+        for group in groups.touched() {
+            self.groups.remove(group);
+        }
+        self.pending_events.truncate(events_before);
     }
 
     /// The session records of every device in `deliveries`, read together.
@@ -278,12 +346,12 @@ impl<S: RecordStore, L: Link> Messenger<'_, S, L> {
     /// Ids of the texts in `opened` already stored (shown once only).
     async fn seen_texts(
         &self,
-        opened: &[(u64, Content)],
+        opened: &[(u64, Content, bool)],
     ) -> Result<BTreeSet<MessageId>, MessengerError> {
         let ids: Vec<MessageId> = opened
             .iter()
-            .filter(|(_, c)| matches!(c.body, Body::Text(_)))
-            .map(|(_, c)| c.id)
+            .filter(|(_, c, _)| matches!(c.body, Body::Text(_)))
+            .map(|(_, c, _)| c.id)
             .collect();
         let seen_keys: Vec<Vec<u8>> = ids.iter().map(keys::seen).collect();
         let found = self.vault.get_many(Table::Messages, &seen_keys).await?;

@@ -3,6 +3,9 @@
 //! exactly-once storage, and acknowledgement only after storing.
 
 mod directory;
+mod group_inbound;
+mod group_store;
+mod groups;
 mod inbound;
 mod receipts;
 
@@ -27,6 +30,7 @@ use crate::session_record::SessionRecord;
 use crate::store::{RecordStore, Scan, StoreError, Table, Vault, Write};
 use crate::transport::{Link, LinkError, Transport, origin_of};
 pub use directory::{DeviceSummary, DirectoryEntry};
+pub use groups::{GroupCommand, GroupView, MemberTrust, MemberView};
 use receipts::MAX_RECEIPT_IDS;
 
 /// Deliveries stored in one write at most (the relay keeps 64 in flight).
@@ -65,6 +69,9 @@ pub enum MessengerError {
     /// A cryptographic operation failed.
     #[error("Encryption failed: {0}")]
     Crypto(String),
+    /// A group operation was refused.
+    #[error(transparent)]
+    Group(#[from] crate::group::GroupError),
 }
 
 /// Why a delivery was not stored.
@@ -126,6 +133,9 @@ pub enum DeliveryState {
     /// The recipient displayed our message.
     #[n(4)]
     Read,
+    /// Our message can never leave: we are no longer in the group.
+    #[n(5)]
+    Failed,
 }
 
 impl DeliveryState {
@@ -136,7 +146,7 @@ impl DeliveryState {
             Self::Sent => 1,
             Self::Delivered => 2,
             Self::Read => 3,
-            Self::Received => 0,
+            Self::Received | Self::Failed => 0,
         }
     }
 
@@ -148,6 +158,7 @@ impl DeliveryState {
             Self::Received => "received",
             Self::Delivered => "delivered",
             Self::Read => "read",
+            Self::Failed => "failed",
         }
     }
 }
@@ -173,6 +184,9 @@ pub struct StoredMessage {
     /// State.
     #[n(5)]
     pub state: DeliveryState,
+    /// For a line about the group (no text, no sender's message): what happened.
+    #[n(6)]
+    pub event: Option<crate::group::GroupEvent>,
 }
 
 /// What happened, for the UI. The messenger reports the message and
@@ -219,6 +233,8 @@ pub enum Event {
         /// Why, for the log.
         reason: String,
     },
+    /// A group's state changed (or was asked for): its members and rights.
+    GroupUpdated(GroupView),
     /// One-time prekeys ran low and were refilled to this stock on the relay.
     PreKeysRefilled {
         /// One-time X25519 prekeys now held by the relay.
@@ -345,6 +361,11 @@ pub struct Messenger<'v, S: RecordStore, L: Link> {
     last_sent_at_ms: u64,
     /// Events from commands, for [`Self::take_events`].
     pending_events: Vec<Event>,
+    /// Groups used since unlock (state, roster, our chain), write-through.
+    groups: BTreeMap<crate::group::GroupId, group_store::GroupCache>,
+    /// Contacts whose identity key changed, read once (a group send must
+    /// skip them without reading 1,000 contacts).
+    changed: Option<BTreeSet<String>>,
 }
 
 impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
@@ -358,6 +379,8 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
             inbox: VecDeque::new(),
             last_sent_at_ms: 0,
             pending_events: Vec::new(),
+            groups: BTreeMap::new(),
+            changed: None,
         }
     }
 
@@ -555,6 +578,9 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
         };
         if contact.account_key != key {
             let first_warning = contact.changed_key.is_none();
+            if let Some(changed) = &mut self.changed {
+                changed.insert(info.handle.clone());
+            }
             contact.changed_key = Some(key.into());
             let mut writes = vec![self.vault.seal(
                 Table::Contacts,
@@ -600,6 +626,9 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
         };
         if let Some(key) = contact.changed_key.take() {
             contact.account_key = *key;
+            if let Some(changed) = &mut self.changed {
+                changed.remove(handle);
+            }
             let mut writes =
                 vec![
                     self.vault
@@ -627,52 +656,50 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
         Ok(())
     }
 
-    async fn session(
-        &self,
-        handle: &str,
-        device: &DeviceId,
-    ) -> Result<Option<SessionRecord>, MessengerError> {
-        match self
-            .vault
-            .get(Table::Sessions, &keys::session(handle, &device.0))
-            .await?
-        {
-            None => Ok(None),
-            Some(bytes) => Ok(Some(SessionRecord::decode(&bytes).ok_or_else(|| {
-                MessengerError::Crypto("a stored session does not decode".into())
-            })?)),
+    /// The devices of `handle` a message must reach, looked up when unknown.
+    async fn account_devices(&mut self, handle: &str) -> Result<Vec<DeviceId>, MessengerError> {
+        match self.contact(handle).await? {
+            Some(c) if c.changed_key.is_some() => {
+                Err(MessengerError::IdentityChanged(handle.to_owned()))
+            }
+            Some(c) if !c.devices.is_empty() => Ok(c.devices),
+            _ => {
+                let info = self.lookup(handle).await?;
+                Ok(self.trust(&info).await?.devices)
+            }
         }
     }
 
-    /// The devices a message to `handle` must reach: theirs and our other ones.
+    /// Our devices other than this one, as last seen.
+    async fn own_other_devices(&self) -> Result<Vec<DeviceId>, MessengerError> {
+        let me = self.handle().to_owned();
+        let mine = self.my_device();
+        Ok(self
+            .contact(&me)
+            .await?
+            .map(|c| c.devices.into_iter().filter(|d| *d != mine).collect())
+            .unwrap_or_default())
+    }
+
+    /// The devices a message to `handles` must reach: theirs and our other ones.
     async fn recipients(
         &mut self,
-        handle: &str,
+        handles: &[String],
     ) -> Result<Vec<(String, DeviceId)>, MessengerError> {
-        let contact = match self.contact(handle).await? {
-            Some(c) if c.changed_key.is_some() => {
-                return Err(MessengerError::IdentityChanged(handle.to_owned()));
-            }
-            Some(c) if !c.devices.is_empty() => c,
-            _ => {
-                let info = self.lookup(handle).await?;
-                self.trust(&info).await?
-            }
-        };
-        let mut out: Vec<_> = contact
-            .devices
-            .iter()
-            .map(|d| (handle.to_owned(), *d))
-            .collect();
         let me = self.handle().to_owned();
-        if let Some(mine) = self.contact(&me).await? {
-            out.extend(
-                mine.devices
-                    .iter()
-                    .filter(|d| **d != self.my_device())
-                    .map(|d| (me.clone(), *d)),
-            );
+        let others: Vec<&String> = handles.iter().filter(|h| **h != me).collect();
+        // Read together: a distribution reaches five accounts at once.
+        let known = self.contacts_of(others.iter().map(|h| h.as_str())).await?;
+        let mut out = Vec::new();
+        for (handle, contact) in others.into_iter().zip(known) {
+            let devices = match contact {
+                Some(c) if c.changed_key.is_none() && !c.devices.is_empty() => c.devices,
+                _ => self.account_devices(handle).await?,
+            };
+            out.extend(devices.into_iter().map(|d| (handle.clone(), d)));
         }
+        let mine = self.own_other_devices().await?;
+        out.extend(mine.into_iter().map(|d| (me.clone(), d)));
         Ok(out)
     }
 
@@ -686,11 +713,19 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
         let mut envelopes = Vec::new();
         let mut writes = Vec::new();
         let mut bundles: BTreeMap<String, Vec<Bundle>> = BTreeMap::new();
-        for (handle, device) in recipients {
-            let current = self
-                .session(handle, device)
-                .await?
-                .filter(|r| !r.is_empty());
+        let keys: Vec<Vec<u8>> = recipients
+            .iter()
+            .map(|(handle, device)| keys::session(handle, &device.0))
+            .collect();
+        let stored = self.vault.get_many(Table::Sessions, &keys).await?;
+        for ((handle, device), stored) in recipients.iter().zip(stored) {
+            let current = match stored {
+                None => None,
+                Some(bytes) => Some(SessionRecord::decode(&bytes).ok_or_else(|| {
+                    MessengerError::Crypto("a stored session does not decode".into())
+                })?),
+            }
+            .filter(|r| !r.is_empty());
             let (record, payload) = match current {
                 Some(mut record) => {
                     let session = record.current_mut().ok_or(MessengerError::Protocol)?;
@@ -758,8 +793,16 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
         text: &str,
     ) -> Result<StoredMessage, MessengerError> {
         let (message, content) = self.store_text(handle, text).await?;
-        self.deliver(handle, &content).await?;
-        let outbox_key = keys::outbox(content.sent_at_ms, &content.id);
+        let outbox_key = match crate::group::group_of(handle) {
+            Some(group) => {
+                self.deliver_to_group(group, &content, None).await?;
+                groups::outbox_key(&content)
+            }
+            None => {
+                self.deliver(handle, &content).await?;
+                keys::outbox(content.sent_at_ms, &content.id)
+            }
+        };
         Ok(self
             .mark_accepted(&content, outbox_key)
             .await?
@@ -785,7 +828,10 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
         if text.len() > MAX_TEXT_BYTES {
             return Err(MessengerError::TooLong);
         }
-        if let Some(contact) = self.contact(handle).await?
+        let group = crate::group::group_of(handle);
+        if let Some(group) = group {
+            self.check_can_send(group).await?;
+        } else if let Some(contact) = self.contact(handle).await?
             && contact.changed_key.is_some()
         {
             return Err(MessengerError::IdentityChanged(handle.to_owned()));
@@ -806,13 +852,17 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
             sent_at_ms: content.sent_at_ms,
             text: text.to_owned(),
             state: DeliveryState::Sending,
+            event: None,
         };
         let mut writes = self.message_writes(&message)?;
-        writes.push(self.vault.seal(
-            Table::Outbox,
-            &keys::outbox(message.sent_at_ms, &message.id),
-            &content.encode(),
-        )?);
+        writes.push(match group {
+            Some(_) => self.group_outbox_write(&content, None)?,
+            None => self.vault.seal(
+                Table::Outbox,
+                &keys::outbox(message.sent_at_ms, &message.id),
+                &content.encode(),
+            )?,
+        });
         let (conversation, write) = self.touch_conversation(&message, false).await?;
         writes.push(write);
         self.vault.write(writes).await?;
@@ -918,6 +968,7 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
             }
             sent.extend(self.mark_accepted(&content, key).await?);
         }
+        sent.extend(self.flush_group_outbox().await?);
         if let Some(first) = unreadable.first() {
             return Err(MessengerError::Store(StoreError::Unreadable {
                 table: Table::Outbox.name(),
@@ -929,40 +980,44 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
 
     /// Messages waiting in the outbox.
     pub async fn outbox_len(&self) -> Result<usize, MessengerError> {
-        let scan = Scan {
-            prefix: keys::OUTBOX_MESSAGES.to_vec(),
-            ..Scan::default()
-        };
-        Ok(self.vault.scan(Table::Outbox, scan).await?.0.len())
+        let mut len = 0;
+        for prefix in [keys::OUTBOX_MESSAGES, groups::OUTBOX_GROUP] {
+            let scan = Scan {
+                prefix: prefix.to_vec(),
+                ..Scan::default()
+            };
+            len += self.vault.scan(Table::Outbox, scan).await?.0.len();
+        }
+        Ok(len)
     }
 
     async fn deliver(&mut self, handle: &str, content: &Content) -> Result<(), MessengerError> {
+        self.deliver_accounts(&[handle.to_owned()], content)
+            .await
+            .map(|_| ())
+    }
+
+    /// Sends `content` over the pairwise sessions to every device of
+    /// `handles` and our other devices, in one `Send`; returns the devices
+    /// it reached.
+    async fn deliver_accounts(
+        &mut self,
+        handles: &[String],
+        content: &Content,
+    ) -> Result<Vec<(String, DeviceId)>, MessengerError> {
         let bytes = content.encode();
         for _ in 0..MAX_STALE_RETRIES {
-            let recipients = self.recipients(handle).await?;
+            let recipients = self.recipients(handles).await?;
             let (envelopes, writes) = self.encrypt_for(&recipients, &bytes).await?;
             // Session state is saved before any ciphertext leaves.
             self.vault.write(writes).await?;
-            self.link()?
-                .send(
-                    ClientFrame::Send(Send {
-                        idempotency_id: content.id,
-                        envelopes,
-                    })
-                    .encode(),
-                )
-                .await?;
-            let id = content.id;
-            let answer = self
-                .await_frame(|f| match f {
-                    ServerFrame::Accepted(a) => *a == id,
-                    ServerFrame::StaleDevices { idempotency_id, .. }
-                    | ServerFrame::QueueFull { idempotency_id, .. } => *idempotency_id == id,
-                    _ => false,
-                })
-                .await?;
+            let send = ClientFrame::Send(Send {
+                idempotency_id: content.id,
+                envelopes,
+            });
+            let answer = self.submit(send, content.id).await?;
             match answer {
-                ServerFrame::Accepted(_) => return Ok(()),
+                ServerFrame::Accepted(_) => return Ok(recipients),
                 ServerFrame::StaleDevices { accounts, .. } => self.fix_devices(accounts).await?,
                 ServerFrame::QueueFull { .. } => {
                     return Err(MessengerError::Refused(ErrorCode::RateLimited));
@@ -971,6 +1026,52 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
             }
         }
         Err(MessengerError::Protocol)
+    }
+
+    /// Handles of the contacts whose identity key changed and waits for the user.
+    async fn changed_contacts(&mut self) -> Result<&BTreeSet<String>, MessengerError> {
+        if self.changed.is_none() {
+            let (records, _) = self.vault.scan(Table::Contacts, Scan::default()).await?;
+            let changed = records
+                .iter()
+                .filter_map(|(_, b)| minicbor::decode::<Contact>(b).ok())
+                .filter(|c| c.changed_key.is_some())
+                .map(|c| c.handle)
+                .collect();
+            self.changed = Some(changed);
+        }
+        self.changed.as_ref().ok_or(MessengerError::Protocol)
+    }
+
+    /// Sends a `Send` or `GroupSend` and waits for the relay's answer to its
+    /// idempotency id `id`.
+    async fn submit(
+        &mut self,
+        frame: ClientFrame,
+        id: [u8; 16],
+    ) -> Result<ServerFrame, MessengerError> {
+        self.link()?.send(frame.encode()).await?;
+        self.await_frame(|f| match f {
+            ServerFrame::Accepted(a) => *a == id,
+            ServerFrame::GroupAccepted { idempotency_id, .. }
+            | ServerFrame::StaleDevices { idempotency_id, .. }
+            | ServerFrame::QueueFull { idempotency_id, .. } => *idempotency_id == id,
+            _ => false,
+        })
+        .await
+    }
+
+    /// The stored contacts of `handles`, in order (`None` where there is none).
+    async fn contacts_of(
+        &self,
+        handles: impl Iterator<Item = &str>,
+    ) -> Result<Vec<Option<Contact>>, MessengerError> {
+        let keys: Vec<Vec<u8>> = handles.map(keys::contact).collect();
+        let stored = self.vault.get_many(Table::Contacts, &keys).await?;
+        Ok(stored
+            .into_iter()
+            .map(|b| b.and_then(|b| minicbor::decode(&b).ok()))
+            .collect())
     }
 
     /// Applies `StaleDevices`: forget removed devices' sessions, learn new devices.
@@ -1131,6 +1232,11 @@ impl<'v, S: RecordStore, L: Link> Messenger<'v, S, L> {
 
     /// A new conversation with `handle`, named as the contact is (or by its handle).
     async fn new_summary(&self, handle: &str) -> Result<Conversation, MessengerError> {
+        if let Some(group) = crate::group::group_of(handle)
+            && let Some(cache) = self.groups.get(&group)
+        {
+            return self.group_summary(cache, None).await;
+        }
         let name = self
             .contact(handle)
             .await?

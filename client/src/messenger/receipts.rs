@@ -33,7 +33,9 @@ impl<S: RecordStore, L: Link> Messenger<'_, S, L> {
             return Ok(());
         }
         let mut writes = Vec::new();
-        for id in summary.unread_ids.drain(..) {
+        // In a group, nobody is owed a receipt (they would go to 1,000 people).
+        let owed = crate::group::group_of(conversation).is_none();
+        for id in summary.unread_ids.drain(..).filter(|_| owed) {
             writes.push(self.vault.seal(
                 Table::Outbox,
                 &keys::receipt(READ, conversation, &id.0),
@@ -128,7 +130,8 @@ impl<S: RecordStore, L: Link> Messenger<'_, S, L> {
         conversation: &str,
         typing: bool,
     ) -> Result<(), MessengerError> {
-        if !self.is_connected() {
+        // Not shown in groups.
+        if !self.is_connected() || crate::group::group_of(conversation).is_some() {
             return Ok(());
         }
         self.send_control(conversation, Body::Typing(typing)).await

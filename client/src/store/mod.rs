@@ -21,7 +21,7 @@ pub use vault::{Unreadable, Vault};
 
 /// Version of the schema: object stores are only ever added (rexie deletes
 /// stores not declared at upgrade, so every version declares them all).
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// An object store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -40,11 +40,14 @@ pub enum Table {
     Messages,
     /// Sealed: messages stored before they are sent.
     Outbox,
+    /// Sealed: groups (state and changes, member devices, sender chains);
+    /// added in schema version 2.
+    Groups,
 }
 
 impl Table {
     /// Every table, as declared at each upgrade.
-    pub const ALL: [Table; 7] = [
+    pub const ALL: [Table; 8] = [
         Table::Meta,
         Table::Account,
         Table::Sessions,
@@ -52,6 +55,7 @@ impl Table {
         Table::Conversations,
         Table::Messages,
         Table::Outbox,
+        Table::Groups,
     ];
 
     /// The object store's name (also the sealing AAD's store name).
@@ -64,6 +68,7 @@ impl Table {
             Table::Conversations => "conversations",
             Table::Messages => "messages",
             Table::Outbox => "outbox",
+            Table::Groups => "groups",
         }
     }
 }

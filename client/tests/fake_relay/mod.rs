@@ -20,7 +20,7 @@ use estafette_crypto::{
     Account, AccountPublicKey, Device, DeviceId as CryptoDeviceId, PreKeyBundle, PreKeyStore,
     Session,
 };
-use estafette_wire::{AccountInfo, ClientFrame, Delivery, DeviceId, ServerFrame};
+use estafette_wire::{AccountInfo, Bundle, ClientFrame, Delivery, DeviceId, ServerFrame};
 
 /// Frames waiting for the messenger, and what it sent back.
 #[derive(Default)]
@@ -28,6 +28,15 @@ pub struct Wire {
     pub incoming: VecDeque<Vec<u8>>,
     pub acks: Vec<u64>,
     pub directory: Vec<AccountInfo>,
+    /// Bundles served by `FetchBundles`, by handle (one device each).
+    pub bundles: std::collections::BTreeMap<String, Bundle>,
+    /// Pairwise `Send`s and the copies they carried.
+    pub sends: usize,
+    pub copies: usize,
+    /// `GroupSend`s, with the devices and bytes of the last one.
+    pub group_sends: usize,
+    pub last_group_devices: usize,
+    pub last_group_payload: usize,
 }
 
 /// The messenger's side of the stand-in.
@@ -51,6 +60,40 @@ impl Link for FakeLink {
         let mut wire = self.0.borrow_mut();
         match ClientFrame::decode(&frame).map_err(|e| LinkError::Send(e.to_string()))? {
             ClientFrame::Ack(id) => wire.acks.push(id),
+            ClientFrame::FetchBundles { request, handle } => {
+                let found = wire
+                    .directory
+                    .iter()
+                    .find(|a| a.handle == handle)
+                    .cloned()
+                    .zip(wire.bundles.get(&handle).cloned());
+                let answer = match found {
+                    Some((account, bundle)) => ServerFrame::Bundles {
+                        request,
+                        account,
+                        bundles: vec![bundle],
+                    },
+                    None => ServerFrame::Error {
+                        code: estafette_wire::ErrorCode::NotFound,
+                        detail: String::new(),
+                        request: Some(request),
+                    },
+                };
+                wire.incoming.push_back(answer.encode());
+            }
+            ClientFrame::Send(send) => {
+                wire.sends += 1;
+                wire.copies += send.envelopes.len();
+                let answer = ServerFrame::Accepted(send.idempotency_id);
+                wire.incoming.push_back(answer.encode());
+            }
+            ClientFrame::GroupSend(send) => {
+                wire.group_sends += 1;
+                wire.last_group_devices = send.recipients.iter().map(|r| r.devices.len()).sum();
+                wire.last_group_payload = send.payload.len();
+                let answer = ServerFrame::Accepted(send.idempotency_id);
+                wire.incoming.push_back(answer.encode());
+            }
             ClientFrame::Lookup { request, handle } => {
                 let answer = match wire.directory.iter().find(|a| a.handle == handle) {
                     Some(account) => ServerFrame::Account {
@@ -172,4 +215,38 @@ impl Sender {
         })
         .encode()
     }
+}
+
+/// A member device the stand-in serves in the directory: identity key,
+/// certificate, signed prekey and last-resort ML-KEM key (no one-time keys,
+/// so it costs one ML-KEM key generation).
+pub fn serve_member(link: &FakeLink, handle: &str) {
+    let account = Account::generate().unwrap();
+    let device = Device::generate(&account, CryptoDeviceId::generate().unwrap(), 1).unwrap();
+    let prekeys = PreKeyStore::new(&account, &device, 1).unwrap();
+    let bundle = prekeys.bundle(&device).unwrap();
+    let info = AccountInfo {
+        handle: handle.into(),
+        name: format!("Agent {handle}"),
+        account_key: account.public_key().to_bytes().to_vec(),
+        devices: vec![DeviceId(device.device_id().0)],
+    };
+    let wire_bundle = Bundle {
+        certificate: bundle.certificate.encode().to_vec(),
+        signed_prekey: estafette_wire::SignedPreKey {
+            id: bundle.signed_prekey.id,
+            public_key: bundle.signed_prekey.public_key.to_bytes(),
+            signature: bundle.signed_prekey.signature,
+        },
+        kem_prekey: estafette_wire::KemPreKey {
+            id: bundle.kem_prekey.id,
+            public_key: bundle.kem_prekey.public_key.as_bytes().to_vec(),
+            signature: bundle.kem_prekey.signature,
+        },
+        kem_one_time: bundle.kem_prekey.one_time,
+        one_time: None,
+    };
+    let mut wire = link.0.borrow_mut();
+    wire.directory.push(info);
+    wire.bundles.insert(handle.into(), wire_bundle);
 }

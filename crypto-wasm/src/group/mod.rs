@@ -9,11 +9,13 @@
 //! messages. A member removed from the group misses the next chains: every
 //! remaining member starts a new one and distributes it to the others only.
 
+mod control;
 mod distribution;
 mod message;
 mod receiver_chain;
 mod sender_chain;
 
+pub use control::group_digest;
 pub use distribution::{SENDER_KEY_DISTRIBUTION_LEN, SenderKeyDistribution};
 pub use message::{GROUP_MESSAGE_HEADER_LEN, GROUP_MESSAGE_TYPE, GroupMessage};
 pub use receiver_chain::ReceiverChain;
