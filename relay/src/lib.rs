@@ -1,6 +1,7 @@
 //! The Estafette relay: serves the web app, and routes ciphertext between
 //! devices over WebSockets. It never sees a plaintext or a private key.
 
+mod acks;
 mod auth;
 mod metrics;
 mod registry;
@@ -102,8 +103,14 @@ impl Relay {
             store: Arc::new(store),
             registry: registry::Registry::default(),
             challenges: auth::ChallengeBook::default(),
+            acks: Arc::new(acks::Acks::default()),
             config: settings.session.clone(),
         });
+        tokio::spawn(shared.acks.clone().run(
+            shared.store.clone(),
+            metrics.clone(),
+            shutdown.clone(),
+        ));
         let origins = if settings.public_origins.is_empty() {
             let mut origins = vec![format!("ws://{addr}")];
             if addr.ip().is_loopback() {

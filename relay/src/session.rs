@@ -19,18 +19,21 @@ use estafette_wire::{
     Send, ServerFrame, WIRE_VERSION, Welcome,
 };
 use futures::channel::mpsc;
-use futures::{Sink, SinkExt, Stream, StreamExt};
+use futures::future::BoxFuture;
+use futures::stream::FuturesOrdered;
+use futures::{FutureExt, Sink, SinkExt, Stream, StreamExt};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::acks::Acks;
 use crate::auth::{self, ChallengeBook};
 use crate::metrics::{ErrorLabels, FrameLabels, Metrics};
 use crate::registry::{Control, Registry, Signals};
 use crate::store::{
     GroupSendOutcome, NewDevice, NewGroupSend, NewSend, PreKeyStock, RegisterRefusal, SendOutcome,
-    Store, StoreError,
+    Store, StoreError, StoreResult,
 };
 
 /// Software name sent in `Welcome`.
@@ -92,6 +95,8 @@ pub struct Shared {
     pub registry: Registry,
     /// Answered challenges.
     pub challenges: ChallengeBook,
+    /// Acknowledged deliveries waiting to be deleted.
+    pub acks: Arc<Acks>,
     /// Tunables.
     pub config: SessionConfig,
 }
@@ -124,6 +129,15 @@ enum Phase {
     AwaitingHello,
     AwaitingAuth,
     Ready(Box<Authed>),
+}
+
+/// Sends one connection may have being stored before its next frames wait.
+const MAX_STORING: usize = 32;
+
+/// A send's outcome from the store, with its idempotency id.
+enum Stored {
+    Send([u8; 16], StoreResult<SendOutcome>),
+    Group([u8; 16], StoreResult<GroupSendOutcome>),
 }
 
 /// Why the session ends.
@@ -196,6 +210,8 @@ where
     let auth_deadline = Instant::now() + config.auth_timeout;
     let mut idle_deadline = Instant::now() + config.idle_timeout;
     let mut phase = Phase::AwaitingHello;
+    // Sends being stored, answered in the order they came.
+    let mut storing: FuturesOrdered<BoxFuture<'static, Stored>> = FuturesOrdered::new();
     let end = loop {
         let authenticated = matches!(phase, Phase::Ready(_));
         let control = async {
@@ -205,7 +221,16 @@ where
             }
         };
         let next = tokio::select! {
-            next = stream.next() => next,
+            biased;
+            () = stopped(&mut shutdown) => {
+                break session.fail(ErrorCode::ShuttingDown, "The relay is restarting.", None);
+            }
+            Some(stored) = storing.next(), if !storing.is_empty() => {
+                match session.on_stored(stored) {
+                    Ok(()) => continue,
+                    Err(end) => break end,
+                }
+            }
             control = control => {
                 // Boxed: the handlers' states would otherwise be part of every
                 // idle session's future (about 2 KiB per socket).
@@ -214,13 +239,12 @@ where
                     Err(end) => break end,
                 }
             }
-            () = stopped(&mut shutdown) => {
-                break session.fail(ErrorCode::ShuttingDown, "The relay is restarting.", None);
-            }
             () = tokio::time::sleep_until(auth_deadline), if !authenticated => {
                 break session.fail(ErrorCode::AuthTimeout, "No answer to the challenge in time.", None);
             }
             () = tokio::time::sleep_until(idle_deadline) => break End::Close(close_code::IDLE, "idle"),
+            // Last: a client sending without pause must not starve the rest.
+            next = stream.next(), if storing.len() < MAX_STORING => next,
         };
         idle_deadline = Instant::now() + config.idle_timeout;
         let bytes = match next {
@@ -232,6 +256,9 @@ where
             Some(Ok(Message::Binary(bytes))) => bytes,
         };
         if frame_limit.check().is_err() {
+            if let Err(end) = session.answer_stored(&mut storing).await {
+                break end;
+            }
             session.error(ErrorCode::RateLimited, "Too many frames; slow down.", None);
             continue;
         }
@@ -253,7 +280,26 @@ where
                 kind: frame.kind(),
             })
             .inc();
-        if let Err(end) = Box::pin(session.on_frame(&mut phase, frame)).await {
+        let handled = match (&phase, frame) {
+            // Stored without waiting: the connection's next frames are read
+            // (and its next sends join the same commit) meanwhile.
+            (Phase::Ready(authed), ClientFrame::Send(send)) => session
+                .store_send(authed, send)
+                .map(|f| storing.push_back(f)),
+            (Phase::Ready(authed), ClientFrame::GroupSend(send)) => session
+                .store_group_send(authed, send)
+                .map(|f| storing.push_back(f)),
+            // Acks answer nothing: no need to wait for the sends before them.
+            (Phase::Ready(_), frame @ ClientFrame::Ack(_)) => {
+                Box::pin(session.on_frame(&mut phase, frame)).await
+            }
+            // Anything else is answered after the sends before it.
+            (_, frame) => match session.answer_stored(&mut storing).await {
+                Ok(()) => Box::pin(session.on_frame(&mut phase, frame)).await,
+                Err(end) => Err(end),
+            },
+        };
+        if let Err(end) = handled {
             break end;
         }
     };
@@ -636,24 +682,20 @@ impl Session {
                     }
                 }
             }
-            ClientFrame::Send(send) => self.store_send(authed, send).await,
-            ClientFrame::GroupSend(send) => self.store_group_send(authed, send).await,
+            ClientFrame::Send(send) => {
+                let stored = self.store_send(authed, send)?.await;
+                self.on_stored(stored)
+            }
+            ClientFrame::GroupSend(send) => {
+                let stored = self.store_group_send(authed, send)?.await;
+                self.on_stored(stored)
+            }
             ClientFrame::Ack(seq) => {
-                authed.in_flight.remove(&seq);
-                // Delivery is at-least-once: the delete need not be durable
-                // before the next frame is read (the writer still commits it
-                // in order, in a batch). A lost delete means one redelivery.
-                let device = authed.device;
-                let metrics = self.shared.metrics.clone();
-                tokio::spawn(async move {
-                    match store.ack(device, seq).await {
-                        Ok(true) => {
-                            metrics.queue_depth.dec();
-                        }
-                        Ok(false) => {}
-                        Err(error) => tracing::warn!(%error, "cannot delete an acknowledged copy"),
-                    }
-                });
+                // Only a delivery in flight here can be acknowledged here: a
+                // copy sent on an earlier connection comes again first.
+                if authed.in_flight.remove(&seq) {
+                    self.shared.acks.push(authed.device, seq);
+                }
                 // Refill when half the window is free: one query per many acks.
                 if authed.more_queued
                     && authed.in_flight.len() <= self.shared.config.max_in_flight / 2
@@ -723,7 +765,19 @@ impl Session {
         }
     }
 
-    async fn store_send(&self, authed: &Authed, send: Send) -> Result<(), End> {
+    /// Answers the sends being stored, in order, once each is stored.
+    async fn answer_stored(
+        &self,
+        storing: &mut FuturesOrdered<BoxFuture<'static, Stored>>,
+    ) -> Result<(), End> {
+        while let Some(stored) = storing.next().await {
+            self.on_stored(stored)?;
+        }
+        Ok(())
+    }
+
+    /// Checks a `Send` and starts storing it.
+    fn store_send(&self, authed: &Authed, send: Send) -> Result<BoxFuture<'static, Stored>, End> {
         let Send {
             idempotency_id,
             envelopes,
@@ -736,38 +790,23 @@ impl Session {
                 None,
             ));
         }
-        let outcome = self
-            .shared
-            .store
-            .send(NewSend {
-                sender_handle: authed.handle.clone(),
-                sender_device: authed.device,
-                idempotency_id,
-                envelopes,
-                now_ms: now_ms(),
-            })
-            .await;
-        match outcome {
-            Err(error) => Err(self.internal(&error, None)),
-            Ok(SendOutcome::Accepted(devices)) => {
-                if !devices.is_empty() {
-                    self.metrics().messages_accepted.inc();
-                }
-                self.queued(devices);
-                self.send(&ServerFrame::Accepted(idempotency_id))
-            }
-            Ok(SendOutcome::Stale(accounts)) => self.send(&ServerFrame::StaleDevices {
-                idempotency_id,
-                accounts,
-            }),
-            Ok(SendOutcome::QueueFull(handle)) => self.send(&ServerFrame::QueueFull {
-                idempotency_id,
-                handle,
-            }),
-        }
+        let store = self.shared.store.clone();
+        let new = NewSend {
+            sender_handle: authed.handle.clone(),
+            sender_device: authed.device,
+            idempotency_id,
+            envelopes,
+            now_ms: now_ms(),
+        };
+        Ok(async move { Stored::Send(idempotency_id, store.send(new).await) }.boxed())
     }
 
-    async fn store_group_send(&self, authed: &Authed, send: GroupSend) -> Result<(), End> {
+    /// Checks a `GroupSend` and starts storing it.
+    fn store_group_send(
+        &self,
+        authed: &Authed,
+        send: GroupSend,
+    ) -> Result<BoxFuture<'static, Stored>, End> {
         let GroupSend {
             idempotency_id,
             recipients,
@@ -787,21 +826,48 @@ impl Session {
                 None,
             ));
         }
-        let outcome = self
-            .shared
-            .store
-            .group_send(NewGroupSend {
-                sender_handle: authed.handle.clone(),
-                sender_device: authed.device,
+        let store = self.shared.store.clone();
+        let new = NewGroupSend {
+            sender_handle: authed.handle.clone(),
+            sender_device: authed.device,
+            idempotency_id,
+            recipients,
+            payload,
+            now_ms: now_ms(),
+        };
+        Ok(async move { Stored::Group(idempotency_id, store.group_send(new).await) }.boxed())
+    }
+
+    /// Answers a stored (or refused) send and wakes its recipients.
+    fn on_stored(&self, stored: Stored) -> Result<(), End> {
+        match stored {
+            Stored::Send(_, Err(error)) | Stored::Group(_, Err(error)) => {
+                Err(self.internal(&error, None))
+            }
+            Stored::Send(idempotency_id, Ok(SendOutcome::Accepted(devices))) => {
+                if !devices.is_empty() {
+                    self.metrics().messages_accepted.inc();
+                }
+                self.queued(devices);
+                self.send(&ServerFrame::Accepted(idempotency_id))
+            }
+            Stored::Send(idempotency_id, Ok(SendOutcome::Stale(accounts)))
+            | Stored::Group(idempotency_id, Ok(GroupSendOutcome::Stale(accounts))) => {
+                self.send(&ServerFrame::StaleDevices {
+                    idempotency_id,
+                    accounts,
+                })
+            }
+            Stored::Send(idempotency_id, Ok(SendOutcome::QueueFull(handle))) => {
+                self.send(&ServerFrame::QueueFull {
+                    idempotency_id,
+                    handle,
+                })
+            }
+            Stored::Group(
                 idempotency_id,
-                recipients,
-                payload,
-                now_ms: now_ms(),
-            })
-            .await;
-        match outcome {
-            Err(error) => Err(self.internal(&error, None)),
-            Ok(GroupSendOutcome::Accepted { queued, queue_full }) => {
+                Ok(GroupSendOutcome::Accepted { queued, queue_full }),
+            ) => {
                 let metrics = self.metrics();
                 let skipped: usize = queue_full.iter().map(|r| r.devices.len()).sum();
                 if !queued.is_empty() || skipped != 0 {
@@ -819,10 +885,6 @@ impl Session {
                     })
                 }
             }
-            Ok(GroupSendOutcome::Stale(accounts)) => self.send(&ServerFrame::StaleDevices {
-                idempotency_id,
-                accounts,
-            }),
         }
     }
 

@@ -740,3 +740,53 @@ async fn connection_floods_from_one_address_are_refused() {
         "only {refused} of 60 connections in a burst were refused"
     );
 }
+
+#[tokio::test]
+async fn pipelined_sends_are_answered_in_the_order_they_came() {
+    let (_dir, relay) = relay(&[]);
+    let (_a, mut alice) = member(&relay, "alice@x.gouv.fr", "Alice", 30).await;
+    let (bob, mut bob_conn) = member(&relay, "bob@x.gouv.fr", "Bob", 30).await;
+    // 40 sends without waiting (more than a session stores at once), every
+    // fifth to a wrong device, then a lookup and a ping.
+    let mut expected = Vec::new();
+    for id in 0..40u8 {
+        let device = if id % 5 == 4 {
+            DeviceId([9; 16])
+        } else {
+            bob.id()
+        };
+        alice
+            .send(&send_to("bob@x.gouv.fr", device, id, &[id]))
+            .await;
+        expected.push(if id % 5 == 4 { None } else { Some(id) });
+    }
+    alice
+        .send(&ClientFrame::Lookup {
+            request: 7,
+            handle: "bob@x.gouv.fr".into(),
+        })
+        .await;
+    alice.send(&ClientFrame::Ping(8)).await;
+    for (id, accepted) in (0u8..).zip(&expected) {
+        match (alice.recv_skipping_low().await, accepted) {
+            (ServerFrame::Accepted(got), Some(_)) => assert_eq!(got, [id; 16]),
+            (ServerFrame::StaleDevices { idempotency_id, .. }, None) => {
+                assert_eq!(idempotency_id, [id; 16])
+            }
+            (other, _) => panic!("answer {id}: {other:?}"),
+        }
+    }
+    assert!(matches!(
+        alice.recv_skipping_low().await,
+        ServerFrame::Account { request: 7, .. }
+    ));
+    assert_eq!(alice.recv_skipping_low().await, ServerFrame::Pong(8));
+    // Bob gets the accepted ones in order.
+    for id in expected.into_iter().flatten() {
+        let ServerFrame::Deliver(d) = bob_conn.recv_skipping_low().await else {
+            panic!()
+        };
+        assert_eq!(d.payload, [id]);
+        bob_conn.send(&ClientFrame::Ack(d.delivery_id)).await;
+    }
+}

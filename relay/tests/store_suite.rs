@@ -744,6 +744,62 @@ async fn group_payloads_go_with_expiry_and_revocation(store: &dyn Store) {
     assert_eq!(store.payloads_total().await.unwrap(), 0);
 }
 
+async fn acks_in_one_batch_count_each_copy_once(store: &dyn Store) {
+    group_members(store).await;
+    store
+        .group_send(group("g1@x.fr", 80, 1, &GROUP))
+        .await
+        .unwrap();
+    let one = send(
+        "g1@x.fr",
+        80,
+        2,
+        &[("g2@x.fr", 82), ("g2@x.fr", 83), ("g1@x.fr", 81)],
+    );
+    assert!(matches!(
+        store.send(one).await.unwrap(),
+        SendOutcome::Accepted(_)
+    ));
+    let mut acks = Vec::new();
+    for device in [81, 82, 83, 84, 85] {
+        for copy in store.pending(DeviceId([device; 16]), 0, 10).await.unwrap() {
+            acks.push((DeviceId([device; 16]), copy.seq));
+        }
+    }
+    assert_eq!(acks.len(), 8);
+    let (_, seq) = acks[0];
+    // Twice the same, and one naming the wrong device: not counted.
+    acks.push(acks[0]);
+    acks.push((DeviceId([80; 16]), seq));
+    // All but device 85's group copy.
+    let last = acks.iter().position(|a| a.0 == DeviceId([85; 16])).unwrap();
+    let kept = acks.remove(last);
+    assert_eq!(store.ack_all(acks).await.unwrap(), 7);
+    assert_eq!(store.queued_total().await.unwrap(), 1);
+    assert_eq!(
+        store.payloads_total().await.unwrap(),
+        1,
+        "the group payload went early"
+    );
+    let queued = |handle: &str| {
+        let handle = handle.to_owned();
+        async move {
+            store
+                .list_devices(handle)
+                .await
+                .unwrap()
+                .unwrap()
+                .iter()
+                .map(|d| d.queued)
+                .sum::<u64>()
+        }
+    };
+    assert_eq!((queued("g2@x.fr").await, queued("g3@x.fr").await), (0, 1));
+    assert_eq!(store.ack_all(vec![kept]).await.unwrap(), 1);
+    assert_eq!(store.payloads_total().await.unwrap(), 0);
+    assert_eq!(store.queued_total().await.unwrap(), 0);
+}
+
 macro_rules! store_suite {
     ($backend:ident, $limits:expr, $open:expr) => {
         mod $backend {
@@ -813,6 +869,11 @@ macro_rules! store_suite {
             async fn group_expiry_and_revocation() {
                 let (_d, s) = store().await;
                 group_payloads_go_with_expiry_and_revocation(&*s).await;
+            }
+            #[tokio::test]
+            async fn ack_batches() {
+                let (_d, s) = store().await;
+                acks_in_one_batch_count_each_copy_once(&*s).await;
             }
             #[tokio::test]
             async fn search() {

@@ -305,6 +305,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> BoxFuture<'_, StoreResult<Vec<QueuedCopy>>>;
     /// Deletes a delivered copy (its payload with the last one); `false` if it was not there.
     fn ack(&self, device_id: DeviceId, seq: u64) -> BoxFuture<'_, StoreResult<bool>>;
+    /// Deletes delivered copies, atomically; the number that were there.
+    fn ack_all(&self, acks: Vec<(DeviceId, u64)>) -> BoxFuture<'_, StoreResult<u64>>;
     /// Deletes expired copies and idempotency records; the number of copies deleted.
     fn expire(&self, now_ms: u64) -> BoxFuture<'_, StoreResult<u64>>;
     /// Copies queued in all, for the metric.
