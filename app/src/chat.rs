@@ -124,10 +124,9 @@ impl Chat {
                     // Events may have arrived while reading: they are newer.
                     for conversation in list {
                         if !current.iter().any(|c| c.handle == conversation.handle) {
-                            current.push(conversation);
+                            insert_conversation(current, conversation);
                         }
                     }
-                    sort(current);
                 });
             }
         });
@@ -153,10 +152,9 @@ impl Chat {
                 chat.messages.update(|current| {
                     for message in history {
                         if !current.iter().any(|m| m.id == message.id) {
-                            current.push(message);
+                            insert_message(current, message);
                         }
                     }
-                    current.sort_by_key(|m| m.sent_at_ms);
                 });
             }
         });
@@ -177,8 +175,7 @@ impl Chat {
                 if self.open.get_untracked().as_deref() == Some(message.conversation.as_str()) {
                     self.messages.update(|list| {
                         if !list.iter().any(|m| m.id == message.id) {
-                            let at = list.partition_point(|m| m.sent_at_ms <= message.sent_at_ms);
-                            list.insert(at, message);
+                            insert_message(list, message);
                         }
                     });
                 }
@@ -198,8 +195,7 @@ impl Chat {
                 }
                 self.conversations.update(|list| {
                     list.retain(|c| c.handle != conversation.handle);
-                    list.push(conversation);
-                    sort(list);
+                    insert_conversation(list, conversation);
                 });
             }
             Event::Typing {
@@ -228,7 +224,11 @@ impl Chat {
             }
             // Not displayed; the engine logs it. Connection and Stopped are
             // handled by the session.
-            Event::Rejected { .. } | Event::Connection(_) | Event::Stopped(_) => {}
+            // Groups are the session's `Groups`.
+            Event::Rejected { .. }
+            | Event::Connection(_)
+            | Event::Stopped(_)
+            | Event::GroupUpdated(_) => {}
         }
     }
 
@@ -253,6 +253,72 @@ impl Default for Chat {
     }
 }
 
-fn sort(list: &mut [Conversation]) {
-    list.sort_by_key(|c| std::cmp::Reverse(c.last_at_ms));
+// The lists stay sorted by inserting each item in its place, after its
+// equals (what a stable sort would do). Each `sort_by_key` would link its own
+// copy of the standard library's sort (about 3 KB of wasm per type).
+
+/// Inserts `conversation` into a list kept most recent first.
+fn insert_conversation(list: &mut Vec<Conversation>, conversation: Conversation) {
+    let at = list.partition_point(|c| c.last_at_ms >= conversation.last_at_ms);
+    list.insert(at, conversation);
+}
+
+/// Inserts `message` into a history kept oldest first.
+fn insert_message(list: &mut Vec<MessageView>, message: MessageView) {
+    let at = list.partition_point(|m| m.sent_at_ms <= message.sent_at_ms);
+    list.insert(at, message);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Delivery;
+
+    fn message(id: &str, at: u64) -> MessageView {
+        MessageView {
+            id: id.into(),
+            conversation: "bob".into(),
+            sender: "bob".into(),
+            sent_at_ms: at,
+            text: String::new(),
+            state: Delivery::Received,
+            line: None,
+        }
+    }
+
+    fn conversation(handle: &str, at: u64) -> Conversation {
+        Conversation {
+            handle: handle.into(),
+            name: handle.into(),
+            last_text: String::new(),
+            last_at_ms: at,
+            unread: 0,
+            identity_changed: false,
+            group: None,
+        }
+    }
+
+    #[test]
+    fn insertion_keeps_the_order_a_stable_sort_gives() {
+        let mut list = Vec::new();
+        for (id, at) in [
+            ("c", 30),
+            ("a", 10),
+            ("b", 20),
+            ("a2", 10),
+            ("d", 40),
+            ("b2", 20),
+        ] {
+            insert_message(&mut list, message(id, at));
+        }
+        let ids: Vec<_> = list.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, ["a", "a2", "b", "b2", "c", "d"]);
+
+        let mut list = Vec::new();
+        for (handle, at) in [("x", 5), ("y", 9), ("z", 5), ("w", 1)] {
+            insert_conversation(&mut list, conversation(handle, at));
+        }
+        let handles: Vec<_> = list.iter().map(|c| c.handle.as_str()).collect();
+        assert_eq!(handles, ["y", "x", "z", "w"]);
+    }
 }

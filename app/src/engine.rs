@@ -3,10 +3,13 @@
 //! conversations and messages. Only this file knows how the engine shapes
 //! them.
 
-pub use estafette_client::engine::Command;
+pub use estafette_client::conversation::GroupFacts;
 use estafette_client::engine::Event as EngineEvent;
+pub use estafette_client::engine::{Command, GroupCommand};
+pub use estafette_client::group::GroupEvent;
 use estafette_client::messenger::{DeliveryState, StoredMessage};
 pub use estafette_client::messenger::{DeviceSummary, DirectoryEntry};
+pub use estafette_client::messenger::{GroupView, MemberTrust, MemberView};
 use estafette_client::store::{StoreError, Vault};
 pub use estafette_client::{ConnectionState, UserMessage};
 
@@ -25,6 +28,8 @@ pub enum Delivery {
     Delivered,
     /// Read by the recipient.
     Read,
+    /// Never sent: we left the group (or were removed) before it could leave.
+    Failed,
 }
 
 impl Delivery {
@@ -36,6 +41,7 @@ impl Delivery {
             Delivery::Received => "received",
             Delivery::Delivered => "delivered",
             Delivery::Read => "read",
+            Delivery::Failed => "failed",
         }
     }
 }
@@ -55,6 +61,8 @@ pub struct MessageView {
     pub text: String,
     /// Delivery state.
     pub state: Delivery,
+    /// A line about the group (then `text` is empty).
+    pub line: Option<GroupEvent>,
 }
 
 /// A conversation in the list.
@@ -72,6 +80,8 @@ pub struct Conversation {
     pub unread: u32,
     /// Their identity key changed and was not acknowledged yet.
     pub identity_changed: bool,
+    /// A group: members and our place in it (`None`: a contact).
+    pub group: Option<GroupFacts>,
 }
 
 /// What the engine tells the UI.
@@ -103,6 +113,8 @@ pub enum Event {
     },
     /// This account's devices.
     OwnDevices(Vec<DeviceSummary>),
+    /// A group's members and rights.
+    GroupUpdated(GroupView),
     /// A delivery that did not decrypt; not displayed.
     Rejected {
         /// Claimed sender.
@@ -128,8 +140,7 @@ fn delivery(state: DeliveryState) -> Delivery {
         DeliveryState::Received => Delivery::Received,
         DeliveryState::Delivered => Delivery::Delivered,
         DeliveryState::Read => Delivery::Read,
-        // Only a group message can fail, and the app has no group screen yet.
-        DeliveryState::Failed => Delivery::Sending,
+        DeliveryState::Failed => Delivery::Failed,
     }
 }
 
@@ -141,6 +152,7 @@ fn message_view(message: StoredMessage) -> MessageView {
         sent_at_ms: message.sent_at_ms,
         text: message.text,
         state: delivery(message.state),
+        line: message.event,
     }
 }
 
@@ -152,6 +164,7 @@ fn conversation_view(c: estafette_client::conversation::Conversation) -> Convers
         last_at_ms: c.last_at_ms,
         unread: c.unread,
         identity_changed: c.identity_changed,
+        group: c.group,
     }
 }
 
@@ -175,7 +188,8 @@ fn event_view(event: EngineEvent) -> Option<Event> {
         EngineEvent::Rejected { sender, reason } => Event::Rejected { sender, reason },
         EngineEvent::Failed(message) => Event::Failed(message),
         EngineEvent::Stopped(message) => Event::Stopped(message),
-        EngineEvent::PreKeysRefilled { .. } | EngineEvent::GroupUpdated(_) => return None,
+        EngineEvent::GroupUpdated(view) => Event::GroupUpdated(view),
+        EngineEvent::PreKeysRefilled { .. } => return None,
     })
 }
 

@@ -6,6 +6,8 @@ mod components;
 mod engine;
 #[cfg(target_arch = "wasm32")]
 mod format;
+mod group_line;
+mod groups;
 pub mod i18n;
 mod pages;
 pub mod passphrase;
@@ -125,11 +127,7 @@ pub fn App() -> impl IntoView {
     Effect::new(move |marked: Option<bool>| {
         let ready = screen.get() != Screen::Loading;
         if ready && marked != Some(true) {
-            request_animation_frame(|| {
-                if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
-                    let _ = performance.mark("estafette-interactive");
-                }
-            });
+            request_animation_frame(|| mark("estafette-interactive"));
         }
         ready || marked == Some(true)
     });
@@ -190,6 +188,15 @@ pub fn App() -> impl IntoView {
         <Show when=move || !unlocked()>
             <footer class="app-footer">{tr(Key::FooterHosted)}</footer>
         </Show>
+    }
+}
+
+/// A Performance API mark, read by the load figures (`e2e/tests/figures.spec.ts`):
+/// `estafette-start` (the wasm runs), `estafette-mounted` (first render done),
+/// `estafette-interactive` (the first usable screen is painted).
+pub fn mark(name: &str) {
+    if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = performance.mark(name);
     }
 }
 

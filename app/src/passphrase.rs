@@ -48,7 +48,9 @@ pub fn assess(passphrase: &str) -> Assessment {
             _ => false,
         })
         .count();
-    let lower = passphrase.to_lowercase();
+    // The common words are ASCII: ASCII case folding finds them, without
+    // linking the Unicode case tables.
+    let lower = passphrase.to_ascii_lowercase();
     let common = COMMON.iter().any(|w| lower.contains(w));
     let mostly_sequence = chars.len() > 1 && steps * 10 >= (chars.len() - 1) * 7;
     let not_obvious = !chars.is_empty() && distinct.len() >= 5 && !mostly_sequence;

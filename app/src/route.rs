@@ -14,6 +14,10 @@ pub enum Route {
     Chat(String),
     /// `#/new`: start a conversation from the directory.
     NewConversation,
+    /// `#/new-group`: create a group.
+    NewGroup,
+    /// `#/group/<conversation id>`: a group's members and settings.
+    GroupInfo(String),
     /// `#/settings`.
     Settings,
 }
@@ -27,6 +31,8 @@ impl Route {
             "join" if !rest.is_empty() => Route::Join(rest.to_owned()),
             "c" if !rest.is_empty() => Route::Chat(decode(rest)),
             "new" => Route::NewConversation,
+            "new-group" => Route::NewGroup,
+            "group" if !rest.is_empty() => Route::GroupInfo(decode(rest)),
             "settings" => Route::Settings,
             _ => Route::Home,
         }
@@ -39,6 +45,8 @@ impl Route {
             Route::Join(token) => format!("#/join/{token}"),
             Route::Chat(handle) => format!("#/c/{}", encode(handle)),
             Route::NewConversation => "#/new".to_owned(),
+            Route::NewGroup => "#/new-group".to_owned(),
+            Route::GroupInfo(id) => format!("#/group/{}", encode(id)),
             Route::Settings => "#/settings".to_owned(),
         }
     }
@@ -160,6 +168,8 @@ mod tests {
         );
         assert_eq!(Route::parse("#/settings"), Route::Settings);
         assert_eq!(Route::parse("#/new"), Route::NewConversation);
+        assert_eq!(Route::parse("#/new-group"), Route::NewGroup);
+        assert_eq!(Route::parse("#/group/"), Route::Home);
         for route in [
             Route::Home,
             Route::Join("tok".into()),
@@ -167,6 +177,8 @@ mod tests {
             Route::Chat("odd name/with%#".into()),
             Route::NewConversation,
             Route::Settings,
+            Route::NewGroup,
+            Route::GroupInfo("g:00112233445566778899aabbccddeeff".into()),
         ] {
             assert_eq!(Route::parse(&route.href()), route);
         }

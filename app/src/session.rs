@@ -140,6 +140,8 @@ pub struct Session {
     pub erased: RwSignal<bool>,
     /// Conversations and messages while unlocked.
     pub chat: Chat,
+    /// Groups while unlocked.
+    pub groups: crate::groups::Groups,
     vault: StoredValue<Option<Rc<Vault<Store>>>, LocalStorage>,
     engine: StoredValue<Option<EngineHandle>, LocalStorage>,
     /// Which engine is current: a dropped engine finishes asynchronously and
@@ -159,6 +161,7 @@ impl Session {
             preferences: RwSignal::new(Preferences::default()),
             erased: RwSignal::new(false),
             chat: Chat::new(),
+            groups: crate::groups::Groups::new(),
             vault: StoredValue::new_local(None),
             engine: StoredValue::new_local(None),
             generation: StoredValue::new(0),
@@ -293,6 +296,11 @@ impl Session {
                 Event::Connection(state) if crate::engine::ENGINE_OWNS_CONNECTION => {
                     session.relay.state.set(state);
                 }
+                Event::GroupUpdated(view) => session.groups.apply(view),
+                Event::Failed(message) if session.groups.creating.get_untracked() => {
+                    session.groups.creating.set(false);
+                    chat.apply(Event::Failed(message), &own_handle);
+                }
                 event => chat.apply(event, &own_handle),
             }
         });
@@ -328,6 +336,7 @@ impl Session {
         self.generation.update_value(|g| *g += 1);
         self.engine.set_value(None);
         self.chat.clear();
+        self.groups.clear();
         self.profile.set(None);
         self.onboarding.set(false);
         self.preferences.set(Preferences::default());

@@ -5,11 +5,11 @@ import { join, extname } from "node:path";
 import { gzipSync } from "node:zlib";
 import { siteDir } from "./relay";
 
-// The goal is 300 KB. With every screen and the whole engine (join, messenger,
-// sessions, IndexedDB) linked, the total is about 509 KB: roughly half
-// engine and cryptography, half Leptos view code. This ceiling catches
-// regressions while the size work is pending (docs/app.md, "Figures").
-const BUDGET_GZIP_BYTES = 520_000;
+// The goal is 300 KB; it is not met (docs/app.md, "Figures": what was
+// measured, kept and rejected). This ceiling is the measured size with group
+// conversations (632,172 B) plus about 0.7 %, so that any growth fails here
+// and has to be looked at.
+const BUDGET_GZIP_BYTES = 636_600;
 
 test("wasm + js + css stay within the gzip budget", () => {
   let total = 0;

@@ -3,6 +3,7 @@ mod connection_indicator;
 mod erase_account;
 mod language_switch;
 mod live_region;
+mod member_picker;
 mod message_text;
 mod ticks;
 
@@ -11,5 +12,6 @@ pub use connection_indicator::ConnectionIndicator;
 pub use erase_account::EraseAccount;
 pub use language_switch::LanguageSwitch;
 pub use live_region::LiveRegion;
+pub use member_picker::MemberPicker;
 pub use message_text::MessageText;
 pub use ticks::Ticks;

@@ -14,12 +14,20 @@ pub fn Ticks(state: Delivery) -> impl IntoView {
         Delivery::Delivered => i18n.t(Key::DeliveryDelivered),
         Delivery::Read => i18n.t(Key::DeliveryRead),
         Delivery::Received => "",
+        Delivery::Failed => i18n.t(Key::DeliveryFailed),
     };
     let icon = match state {
         Delivery::Sending => view! {
             <svg viewBox="0 0 16 16" class="tick-icon" aria-hidden="true">
                 <circle cx="8" cy="8" r="6" fill="none" stroke="currentColor" stroke-width="1.6" />
                 <path d="M8 4.5V8l2.5 1.5" fill="none" stroke="currentColor" stroke-width="1.6" stroke-linecap="round" />
+            </svg>
+        }
+        .into_any(),
+        Delivery::Failed => view! {
+            <svg viewBox="0 0 16 16" class="tick-icon failed" aria-hidden="true">
+                <circle cx="8" cy="8" r="6.2" fill="none" stroke="currentColor" stroke-width="1.6" />
+                <path d="M8 4.6v4.2M8 10.9v.4" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" />
             </svg>
         }
         .into_any(),

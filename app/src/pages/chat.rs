@@ -5,6 +5,7 @@ use crate::components::{Avatar, MessageText, Ticks};
 use crate::engine::{Command, Delivery, MessageView};
 use crate::i18n::{Key, fill, tr, use_i18n};
 use crate::relay::RelayLink;
+use crate::route::Route;
 use crate::session::use_session;
 
 /// The longest message accepted, in characters.
@@ -64,12 +65,39 @@ pub fn ChatPage(handle: String) -> impl IntoView {
         .profile
         .with_untracked(|p| p.as_ref().map(|p| p.handle.clone()).unwrap_or_default());
     session.open_conversation(&handle);
+    let is_group = handle.starts_with("g:");
+    if is_group {
+        // Its members' names and our rights.
+        session.command(Command::ShowGroup {
+            conversation: handle.clone(),
+        });
+    }
+    let groups = session.groups;
     let handle = StoredValue::new(handle);
     let own = StoredValue::new(own_handle);
+    // In a group we left (or were removed from): read only.
+    let left_group = Memo::new(move |_| {
+        is_group
+            && chat.conversations.with(|list| {
+                list.iter()
+                    .find(|c| c.handle == handle.get_value())
+                    .and_then(|c| c.group)
+                    .is_some_and(|g| !g.member)
+            })
+    });
+    let member_count = move || {
+        chat.conversations.with(|list| {
+            list.iter()
+                .find(|c| c.handle == handle.get_value())
+                .and_then(|c| c.group)
+                .map_or(0, |g| g.members)
+        })
+    };
 
     let name = Memo::new(move |_| chat.name_of(&handle.get_value()));
     let typing = move || chat.is_typing(&handle.get_value());
-    let blocked = Memo::new(move |_| chat.identity_pending(&handle.get_value()));
+    let blocked =
+        Memo::new(move |_| chat.identity_pending(&handle.get_value()) || left_group.get());
     let offline = move || {
         matches!(
             relay.state.get(),
@@ -199,7 +227,19 @@ pub fn ChatPage(handle: String) -> impl IntoView {
                     <p class="chat-sub">
                         <Show
                             when=typing
-                            fallback=move || view! { <span>{handle.get_value()}</span> }
+                            fallback=move || {
+                                if is_group {
+                                    view! {
+                                        <a href=Route::GroupInfo(handle.get_value()).href() data-testid="group-info-link">
+                                            {move || fill(i18n.t(Key::GroupMembersCount), &[("count", &member_count().to_string())])}
+                                            <span class="visually-hidden">{tr(Key::GroupInfoLink)}</span>
+                                        </a>
+                                    }
+                                    .into_any()
+                                } else {
+                                    view! { <span>{handle.get_value()}</span> }.into_any()
+                                }
+                            }
                         >
                             <span class="typing" data-testid="typing">
                                 {move || fill(i18n.t(Key::ChatTyping), &[("name", &name.get())])}
@@ -214,7 +254,12 @@ pub fn ChatPage(handle: String) -> impl IntoView {
                     {tr(Key::ChatOffline)}
                 </div>
             </Show>
-            <Show when=move || blocked.get()>
+            <Show when=move || left_group.get()>
+                <div class="banner" role="status" data-testid="group-left-banner">
+                    {tr(Key::GroupNotMember)}
+                </div>
+            </Show>
+            <Show when=move || blocked.get() && !left_group.get()>
                 <div class="banner warning" role="alert" data-testid="identity-warning">
                     <h3>{move || fill(i18n.t(Key::IdentityTitle), &[("name", &name.get())])}</h3>
                     <p>{tr(Key::IdentityBody)}</p>
@@ -245,7 +290,26 @@ pub fn ChatPage(handle: String) -> impl IntoView {
                             .into_any(),
                             Row::Message(message) => {
                                 let mine = own.with_value(|own| message.sender == *own);
-                                view! { <MessageRow message mine /> }.into_any()
+                                match message.line.clone() {
+                                    Some(line) => view! {
+                                        <li class="group-line" data-testid="group-line">
+                                            {move || own.with_value(|own| crate::group_line::line_text(&line, own, i18n))}
+                                        </li>
+                                    }
+                                    .into_any(),
+                                    None => {
+                                        let author = (is_group && !mine).then(|| {
+                                            let sender = message.sender.clone();
+                                            let conversation = handle.get_value();
+                                            Signal::derive(move || {
+                                                groups
+                                                    .member_name(&conversation, &sender)
+                                                    .unwrap_or_else(|| chat.name_of(&sender))
+                                            })
+                                        });
+                                        view! { <MessageRow message mine author /> }.into_any()
+                                    }
+                                }
                             }
                         }
                     />
@@ -259,7 +323,10 @@ pub fn ChatPage(handle: String) -> impl IntoView {
                     data-autofocus
                     rows="1"
                     aria-describedby="composer-hint"
-                    placeholder=move || fill(i18n.t(Key::ChatComposerPlaceholder), &[("name", &name.get())])
+                    placeholder=move || {
+                        let key = if is_group { Key::ChatComposerPlaceholderGroup } else { Key::ChatComposerPlaceholder };
+                        fill(i18n.t(key), &[("name", &name.get())])
+                    }
                     disabled=move || blocked.get()
                     prop:value=move || draft.get()
                     on:input=on_input
@@ -291,12 +358,16 @@ pub fn ChatPage(handle: String) -> impl IntoView {
 }
 
 #[component]
-fn MessageRow(message: MessageView, mine: bool) -> impl IntoView {
+fn MessageRow(message: MessageView, mine: bool, author: Option<Signal<String>>) -> impl IntoView {
     let i18n = use_i18n();
     let chat = use_session().chat;
     let at = message.sent_at_ms;
     let sender = message.sender.clone();
     let state = message.state;
+    let spoken_name = move || match author {
+        Some(name) => name.get(),
+        None => chat.name_of(&sender),
+    };
     view! {
         <li class="msg" class:mine=mine class:theirs=!mine data-testid="message" data-state=state.as_str() data-mine=mine.to_string()>
             <div class="bubble">
@@ -305,10 +376,11 @@ fn MessageRow(message: MessageView, mine: bool) -> impl IntoView {
                         if mine {
                             i18n.t(Key::ChatYouSaid).to_owned()
                         } else {
-                            fill(i18n.t(Key::ChatTheySaid), &[("name", &chat.name_of(&sender))])
+                            fill(i18n.t(Key::ChatTheySaid), &[("name", &spoken_name())])
                         }
                     }}
                 </span>
+                {author.map(|name| view! { <span class="msg-author" aria-hidden="true">{move || name.get()}</span> })}
                 <MessageText text=message.text />
                 <span class="msg-meta">
                     <time datetime=crate::format::iso(at) title=move || crate::format::full(at, i18n.locale())>

@@ -1,7 +1,9 @@
 mod chat;
+mod group_info;
 mod home;
 mod join;
 mod new_conversation;
+mod new_group;
 mod onboarding;
 mod settings;
 mod status;

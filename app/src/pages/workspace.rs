@@ -1,7 +1,9 @@
 use leptos::prelude::*;
 
 use super::chat::ChatPage;
+use super::group_info::GroupInfo;
 use super::new_conversation::NewConversation;
+use super::new_group::NewGroup;
 use super::settings::Settings;
 use crate::components::Avatar;
 use crate::i18n::{Key, fill, tr, use_i18n};
@@ -28,10 +30,16 @@ pub fn Workspace() -> impl IntoView {
             <nav class="sidebar" aria-labelledby="conversations-title">
                 <div class="sidebar-head">
                     <h1 id="conversations-title" tabindex="-1">{tr(Key::ConversationsTitle)}</h1>
-                    <a class="button primary small" href="#/new" data-testid="new-conversation">
-                        <span aria-hidden="true">"+ "</span>
-                        {tr(Key::ConversationsNew)}
-                    </a>
+                    <span class="sidebar-actions">
+                        <a class="button primary small" href="#/new" data-testid="new-conversation">
+                            <span aria-hidden="true">"+ "</span>
+                            {tr(Key::ConversationsNew)}
+                        </a>
+                        <a class="button small" href="#/new-group" data-testid="new-group">
+                            <span aria-hidden="true">"+ "</span>
+                            {tr(Key::GroupNewButton)}
+                        </a>
+                    </span>
                 </div>
                 <p class="sidebar-user">
                     {move || fill(i18n.t(Key::ConversationsSignedInAs), &[("name", &session.display_name())])}
@@ -40,7 +48,10 @@ pub fn Workspace() -> impl IntoView {
             </nav>
             {move || {
                 // The new-conversation page shows its own errors.
-                let elsewhere = router.route() != Route::NewConversation;
+                let elsewhere = !matches!(
+                    router.route(),
+                    Route::NewConversation | Route::NewGroup | Route::GroupInfo(_)
+                );
                 session.chat.failure.get().filter(|_| elsewhere).map(|message| {
                     view! {
                         <div class="toast" role="alert" data-testid="failure">
@@ -60,6 +71,8 @@ pub fn Workspace() -> impl IntoView {
                 {move || match pane.get() {
                     Route::Chat(handle) => view! { <ChatPage handle /> }.into_any(),
                     Route::NewConversation => view! { <NewConversation /> }.into_any(),
+                    Route::NewGroup => view! { <NewGroup /> }.into_any(),
+                    Route::GroupInfo(conversation) => view! { <GroupInfo conversation /> }.into_any(),
                     Route::Settings => view! { <Settings /> }.into_any(),
                     Route::Home | Route::Join(_) => view! { <Placeholder /> }.into_any(),
                 }}
@@ -114,6 +127,7 @@ fn ConversationList() -> impl IntoView {
                         } else {
                             Some(c.last_text.chars().take(120).collect::<String>())
                         };
+                        let members = c.group.map(|g| g.members);
                         let name = if c.name.is_empty() { c.handle.clone() } else { c.name.clone() };
                         view! {
                             <li>
@@ -135,7 +149,15 @@ fn ConversationList() -> impl IntoView {
                                         </span>
                                         <span class="conversation-bottom">
                                             <span class="conversation-preview">
-                                                {preview.clone().unwrap_or_else(|| c.handle.clone())}
+                                                {
+                                                    let preview = preview.clone();
+                                                    let handle = c.handle.clone();
+                                                    move || match (preview.clone(), members) {
+                                                        (Some(text), _) => text,
+                                                        (None, Some(count)) => fill(i18n.t(Key::GroupMembersCount), &[("count", &count.to_string())]),
+                                                        (None, None) => handle.clone(),
+                                                    }
+                                                }
                                             </span>
                                             {(unread > 0).then(|| view! {
                                                 <span class="badge" data-testid="unread">
