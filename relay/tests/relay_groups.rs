@@ -379,7 +379,14 @@ async fn malformed_group_sends_get_an_error_and_a_close() {
 
 #[tokio::test]
 async fn accepted_group_messages_survive_kill_9_in_sustained_traffic() {
-    let (_dir, mut relay) = relay(&["--queue-max", "1000000"]);
+    let (_dir, mut relay) = relay(&[
+        "--queue-max",
+        "1000000",
+        // Pipelined sends outrun the default 2,000 frames/s on a fast
+        // machine; this test is about durability, not rate limits.
+        "--frame-rate",
+        "1000000",
+    ]);
     let a = account(&relay, "a@x.gouv.fr", 1).await;
     let b = account(&relay, "b@x.gouv.fr", 2).await;
     let c = account(&relay, "c@x.gouv.fr", 1).await;

@@ -630,7 +630,9 @@ async fn full_queues_answer_queue_full_and_store_nothing() {
 
 #[tokio::test]
 async fn accepted_messages_survive_kill_9_in_sustained_traffic() {
-    let (_dir, mut relay) = relay(&[]);
+    // Pipelined sends outrun the default 2,000 frames/s and 10,000-copy queue
+    // cap on a fast machine; this test is about durability, not limits.
+    let (_dir, mut relay) = relay(&["--frame-rate", "1000000", "--queue-max", "1000000"]);
     let (_a, alice) = member(&relay, "alice@x.gouv.fr", "Alice", 30).await;
     let (bob, bob_conn) = member(&relay, "bob@x.gouv.fr", "Bob", 30).await;
     drop(bob_conn);
