@@ -272,3 +272,82 @@ async fn messages_written_while_the_relay_is_down_leave_when_it_returns() {
         })
         .await;
 }
+
+#[tokio::test]
+async fn an_outbox_stopped_by_the_bundle_budget_leaves_later_by_itself() {
+    let local = tokio::task::LocalSet::new();
+    local
+        .run_until(async {
+            let data = tempfile::tempdir().unwrap();
+            let mut settings = Settings::ephemeral(data.path().to_path_buf());
+            // One fetch at once, then one every 4 s: the second new session waits.
+            settings.session.bundle_burst = std::num::NonZeroU32::new(1).unwrap();
+            settings.session.bundles_per_minute = std::num::NonZeroU32::new(15).unwrap();
+            let relay = Relay::start(settings).await.unwrap();
+            let addr = relay.local_addr();
+            const CAROL: &str = "carol.petit@x.gouv.fr";
+            let mut alice = Client::start(addr, data.path(), ALICE, "Alice Martin").await;
+            let mut bob = Client::start(addr, data.path(), BOB, "Bob Durand").await;
+            let mut carol = Client::start(addr, data.path(), CAROL, "Carol Petit").await;
+            alice
+                .expect("connected", |e| {
+                    *e == Event::Connection(ConnectionState::Connected)
+                })
+                .await;
+            for handle in [BOB, CAROL] {
+                alice.command(Command::StartConversation {
+                    handle: handle.into(),
+                });
+                alice
+                    .expect(
+                        "conversation",
+                        |e| matches!(e, Event::ConversationUpdated(c) if c.handle == handle),
+                    )
+                    .await;
+            }
+            for (to, text) in [(BOB, "pour Bob"), (CAROL, "pour Carol")] {
+                alice.command(Command::SendText {
+                    conversation: to.into(),
+                    text: text.into(),
+                });
+            }
+            alice
+                .expect("Bob's sent", |e| {
+                    state_of(e, "pour Bob", DeliveryState::Sent)
+                })
+                .await;
+            alice
+                .expect("the budget spent", |e| matches!(e, Event::Failed(_)))
+                .await;
+            assert!(
+                !alice
+                    .seen
+                    .iter()
+                    .any(|e| state_of(e, "pour Carol", DeliveryState::Sent)),
+                "Carol's message left before the budget refilled"
+            );
+            // No command, no reconnection: the engine tries again by itself.
+            alice
+                .expect("Carol's sent", |e| {
+                    state_of(e, "pour Carol", DeliveryState::Sent)
+                })
+                .await;
+            assert!(
+                !alice
+                    .seen
+                    .iter()
+                    .any(|e| matches!(e, Event::Connection(ConnectionState::Reconnecting { .. }))),
+                "the engine reconnected instead of waiting"
+            );
+            for (client, text) in [(&mut bob, "pour Bob"), (&mut carol, "pour Carol")] {
+                client
+                    .expect(
+                        text,
+                        |e| matches!(e, Event::MessageAdded(m) if m.text == text),
+                    )
+                    .await;
+            }
+            relay.shutdown(Duration::from_secs(1)).await;
+        })
+        .await;
+}

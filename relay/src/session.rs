@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::extract::ws::{CloseFrame, Message};
 use estafette_crypto::DeviceCertificate;
-use estafette_wire::limits::{MAX_QUERY_BYTES, MAX_SEARCH_RESULTS};
+use estafette_wire::limits::{MAX_GROUP_ACCOUNTS, MAX_QUERY_BYTES, MAX_SEARCH_RESULTS};
 use estafette_wire::{
     ChallengeAnswer, ClientFrame, Delivery, DeviceId, ErrorCode, GroupSend, PreKeyUpload, Register,
     Send, ServerFrame, WIRE_VERSION, Welcome,
@@ -64,8 +64,13 @@ pub struct SessionConfig {
     pub frame_rate: NonZeroU32,
     /// Frames a connection may send in a burst.
     pub frame_burst: NonZeroU32,
-    /// Directory searches and bundle fetches per minute.
+    /// Directory searches per minute.
     pub directory_per_minute: NonZeroU32,
+    /// Bundle fetches per minute (sustained).
+    pub bundles_per_minute: NonZeroU32,
+    /// Bundle fetches in a burst: a first message to a 1,000-member group
+    /// opens a session with every member at once.
+    pub bundle_burst: NonZeroU32,
     /// Below this many one-time prekeys of a kind, the owner is told.
     pub low_prekeys: u32,
 }
@@ -80,6 +85,8 @@ impl Default for SessionConfig {
             frame_rate: NonZeroU32::new(2_000).unwrap_or(NonZeroU32::MIN),
             frame_burst: NonZeroU32::new(4_000).unwrap_or(NonZeroU32::MIN),
             directory_per_minute: NonZeroU32::new(120).unwrap_or(NonZeroU32::MIN),
+            bundles_per_minute: NonZeroU32::new(120).unwrap_or(NonZeroU32::MIN),
+            bundle_burst: NonZeroU32::new(MAX_GROUP_ACCOUNTS as u32).unwrap_or(NonZeroU32::MIN),
             low_prekeys: 20,
         }
     }
@@ -157,6 +164,7 @@ struct Session {
     origin: String,
     connection: u64,
     directory_limit: DefaultDirectRateLimiter,
+    bundle_limit: DefaultDirectRateLimiter,
 }
 
 /// Resolves once the relay is shutting down.
@@ -202,6 +210,9 @@ where
     let mut session = Session {
         connection: shared.registry.connection_id(),
         directory_limit: per_minute(config.directory_per_minute),
+        bundle_limit: RateLimiter::direct(
+            Quota::per_minute(config.bundles_per_minute).allow_burst(config.bundle_burst),
+        ),
         shared,
         tx,
         challenge,
@@ -633,7 +644,7 @@ impl Session {
                 Ok(Some(account)) => self.send(&ServerFrame::Account { request, account }),
             },
             ClientFrame::Search { request, query } => {
-                if !self.directory_allowed(request) {
+                if !self.allowed(&self.directory_limit, request) {
                     return Ok(());
                 }
                 let query = query.trim().to_owned();
@@ -649,7 +660,7 @@ impl Session {
                 }
             }
             ClientFrame::FetchBundles { request, handle } => {
-                if !self.directory_allowed(request) {
+                if !self.allowed(&self.bundle_limit, request) {
                     return Ok(());
                 }
                 match store.take_bundles(handle).await {
@@ -715,9 +726,10 @@ impl Session {
         }
     }
 
-    /// Counts a search or bundle fetch; answers `RateLimited` when over the limit.
-    fn directory_allowed(&self, request: u32) -> bool {
-        let allowed = self.directory_limit.check().is_ok();
+    /// Counts a search or bundle fetch against `limit`; answers
+    /// `RateLimited` when over it.
+    fn allowed(&self, limit: &DefaultDirectRateLimiter, request: u32) -> bool {
+        let allowed = limit.check().is_ok();
         if !allowed {
             self.error(
                 ErrorCode::RateLimited,

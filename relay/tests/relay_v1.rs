@@ -509,6 +509,43 @@ async fn searches_are_rate_limited() {
 }
 
 #[tokio::test]
+async fn bundle_fetches_allow_a_group_of_1000_then_are_rate_limited() {
+    let (_dir, relay) = relay(&[]);
+    let (_a, mut alice) = member(&relay, "alice@x.gouv.fr", "Alice", 30).await;
+    let (_b, _bob) = member(&relay, "bob@x.gouv.fr", "Bob", 30).await;
+    // A first message to a 1,000-member group fetches every member's
+    // bundles at once: 1,000 in a row pass, the budget then refills slowly.
+    const FETCHES: u32 = 1_100;
+    for request in 0..FETCHES {
+        alice
+            .send(&ClientFrame::FetchBundles {
+                request,
+                handle: "bob@x.gouv.fr".into(),
+            })
+            .await;
+    }
+    let (mut answered, mut limited) = (0, 0);
+    while answered + limited < FETCHES {
+        match alice.recv_skipping_low().await {
+            ServerFrame::Bundles { bundles, .. } => {
+                assert_eq!(bundles.len(), 1);
+                answered += 1;
+            }
+            ServerFrame::Error {
+                code: ErrorCode::RateLimited,
+                ..
+            } => limited += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(answered >= 1_000, "only {answered} fetches answered");
+    assert!(
+        limited >= 1,
+        "none of {FETCHES} fetches in a row was limited"
+    );
+}
+
+#[tokio::test]
 async fn send_deliver_ack_stale_devices_idempotency_and_resumption() {
     let (_dir, relay) = relay(&[]);
     let (_a, mut alice) = member(&relay, "alice@x.gouv.fr", "Alice", 30).await;

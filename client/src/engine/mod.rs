@@ -43,6 +43,10 @@ const WORK_TIMEOUT_MS: u32 = 30_000;
 const ROTATION_CHECK_MS: u64 = 3_600_000;
 /// Connecting and authenticating must finish within this delay.
 const CONNECT_TIMEOUT_MS: u32 = 10_000;
+/// When the relay's budget for bundle fetches ran out mid-outbox (a first
+/// message to a very large group), the outbox is tried again this much later
+/// on the same connection; what was done is kept.
+const OUTBOX_RETRY_MS: u64 = 5_000;
 
 /// What the UI asks of the engine.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -260,13 +264,14 @@ async fn connected_loop<S: RecordStore, L: crate::transport::Link, R: Runtime>(
         messenger
             .rotate_signed_prekey_if_due(runtime.now_ms())
             .await?;
-        send_outbox(messenger, emit).await?;
+        let limited = rate_limited(send_outbox(messenger, emit).await)?;
         messenger.flush_receipts().await?;
-        Ok::<(), MessengerError>(())
+        Ok::<bool, MessengerError>(limited)
     };
-    if let Err(error) = within(runtime, start).await {
-        return ended_by(error, emit);
-    }
+    let mut outbox_retry_at = match within(runtime, start).await {
+        Err(error) => return ended_by(error, emit),
+        Ok(limited) => limited.then(|| runtime.now_ms() + OUTBOX_RETRY_MS),
+    };
     let mut last_heard = runtime.now_ms();
     let mut rotation_checked = last_heard;
     let mut pinged = false;
@@ -315,6 +320,10 @@ async fn connected_loop<S: RecordStore, L: crate::transport::Link, R: Runtime>(
                 let run = execute(messenger, command, emit);
                 match within(runtime, run).await {
                     Err(error) if is_link_failure(&error) => Err(error),
+                    Err(MessengerError::Refused(ErrorCode::RateLimited)) => {
+                        outbox_retry_at = Some(runtime.now_ms() + OUTBOX_RETRY_MS);
+                        Ok(())
+                    }
                     _ => Ok(()),
                 }
             }
@@ -339,6 +348,15 @@ async fn connected_loop<S: RecordStore, L: crate::transport::Link, R: Runtime>(
                         .await
                         .map(|_| ());
                 }
+                if result.is_ok() && outbox_retry_at.is_some_and(|at| now >= at) {
+                    outbox_retry_at = None;
+                    let retry = within(runtime, send_outbox(messenger, emit)).await;
+                    result = rate_limited(retry).map(|limited| {
+                        if limited {
+                            outbox_retry_at = Some(now + OUTBOX_RETRY_MS);
+                        }
+                    });
+                }
                 if result.is_ok() && receipts_owed && !messenger.has_queued_frame() {
                     receipts_owed = false;
                     result = within(runtime, messenger.flush_receipts())
@@ -351,6 +369,16 @@ async fn connected_loop<S: RecordStore, L: crate::transport::Link, R: Runtime>(
         if let Err(error) = outcome {
             return ended_by(error, emit);
         }
+    }
+}
+
+/// `Ok(true)` when the outbox stopped on the relay's rate limit (retried
+/// later), other failures as they are.
+fn rate_limited(result: Result<(), MessengerError>) -> Result<bool, MessengerError> {
+    match result {
+        Ok(()) => Ok(false),
+        Err(MessengerError::Refused(ErrorCode::RateLimited)) => Ok(true),
+        Err(error) => Err(error),
     }
 }
 
