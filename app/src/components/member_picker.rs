@@ -1,16 +1,9 @@
-use std::time::Duration;
-
 use leptos::prelude::*;
 
-use crate::components::Avatar;
-use crate::engine::{Command, DirectoryEntry};
+use crate::components::{Avatar, DirectorySearch, shown_name};
+use crate::engine::DirectoryEntry;
 use crate::i18n::{Key, fill, tr, use_i18n};
 use crate::session::use_session;
-
-/// Queries shorter than this are not sent (the relay requires 2).
-const MIN_QUERY_CHARS: usize = 2;
-/// Typing pauses this long before a search is sent.
-const DEBOUNCE: Duration = Duration::from_millis(250);
 
 /// Picks accounts from the directory: a search field, results to add, and
 /// the chosen ones (removable). `exclude`: handles that cannot be picked
@@ -22,43 +15,23 @@ pub fn MemberPicker(
 ) -> impl IntoView {
     let i18n = use_i18n();
     let session = use_session();
-    let chat = session.chat;
-    let query = RwSignal::new(String::new());
+    let search = DirectorySearch::new();
     let own = StoredValue::new(
         session
             .profile
             .with_untracked(|p| p.as_ref().map(|p| p.handle.clone()).unwrap_or_default()),
     );
-    let on_input = move |ev: leptos::ev::Event| {
-        let value = event_target_value(&ev);
-        query.set(value.clone());
-        set_timeout(
-            move || {
-                let current = query.get_untracked();
-                if current == value && current.trim().chars().count() >= MIN_QUERY_CHARS {
-                    session.command(Command::Search {
-                        query: current.trim().to_owned(),
-                    });
-                }
-            },
-            DEBOUNCE,
-        );
-    };
     let pickable = move |handle: &str| {
         handle != own.get_value()
             && !exclude.is_some_and(|e| e.with(|list| list.iter().any(|h| h == handle)))
     };
     let results = move || {
-        let q = query.get();
-        chat.search
-            .get()
-            .filter(|(answered, _)| *answered == q.trim())
-            .map(|(_, accounts)| {
-                accounts
-                    .into_iter()
-                    .filter(|a| pickable(&a.handle))
-                    .collect::<Vec<_>>()
-            })
+        search.answered().map(|accounts| {
+            accounts
+                .into_iter()
+                .filter(|a| pickable(&a.handle))
+                .collect::<Vec<_>>()
+        })
     };
     let toggle = move |account: DirectoryEntry| {
         chosen.update(|list| {
@@ -82,26 +55,13 @@ pub fn MemberPicker(
                     autocomplete="off"
                     spellcheck="false"
                     aria-describedby="member-search-hint"
-                    prop:value=move || query.get()
-                    on:input=on_input
+                    prop:value=move || search.query.get()
+                    on:input=move |ev| search.on_input(ev)
                 />
                 <p class="hint" id="member-search-hint">{tr(Key::NewSearchHint)}</p>
             </div>
             <div aria-live="polite" class="search-status">
-                {move || {
-                    let q = query.get();
-                    if q.trim().chars().count() < MIN_QUERY_CHARS {
-                        None
-                    } else {
-                        match results() {
-                            None => Some(i18n.t(Key::NewSearching).to_owned()),
-                            Some(list) if list.is_empty() => {
-                                Some(fill(i18n.t(Key::NewNoResult), &[("query", q.trim())]))
-                            }
-                            Some(_) => None,
-                        }
-                    }
-                }}
+                {move || search.status(i18n, results().map(|list| list.len()))}
             </div>
             <ul class="results" data-testid="member-results">
                 {move || {
@@ -172,14 +132,5 @@ pub fn MemberPicker(
                 </ul>
             </Show>
         </div>
-    }
-}
-
-/// The name to show for a directory entry.
-fn shown_name(account: &DirectoryEntry) -> String {
-    if account.name.is_empty() {
-        account.handle.clone()
-    } else {
-        account.name.clone()
     }
 }

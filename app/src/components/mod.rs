@@ -1,5 +1,6 @@
 mod avatar;
 mod connection_indicator;
+mod directory_search;
 mod erase_account;
 mod language_switch;
 mod live_region;
@@ -9,6 +10,7 @@ mod ticks;
 
 pub use avatar::Avatar;
 pub use connection_indicator::ConnectionIndicator;
+pub use directory_search::{DirectorySearch, shown_name};
 pub use erase_account::EraseAccount;
 pub use language_switch::LanguageSwitch;
 pub use live_region::LiveRegion;

@@ -1,17 +1,10 @@
-use std::time::Duration;
-
 use leptos::prelude::*;
 
-use crate::components::Avatar;
+use crate::components::{Avatar, DirectorySearch, shown_name};
 use crate::engine::Command;
-use crate::i18n::{Key, fill, tr, use_i18n};
+use crate::i18n::{Key, tr, use_i18n};
 use crate::route::{Route, use_router};
 use crate::session::use_session;
-
-/// Queries shorter than this are not sent (the relay requires 2).
-const MIN_QUERY_CHARS: usize = 2;
-/// Typing pauses this long before a search is sent.
-const DEBOUNCE: Duration = Duration::from_millis(250);
 
 /// Starts a conversation: search the directory by name or handle.
 #[component]
@@ -20,33 +13,22 @@ pub fn NewConversation() -> impl IntoView {
     let router = use_router();
     let session = use_session();
     let chat = session.chat;
-    let query = RwSignal::new(String::new());
-    let own = session
-        .profile
-        .with_untracked(|p| p.as_ref().map(|p| p.handle.clone()).unwrap_or_default());
-
-    let on_input = move |ev: leptos::ev::Event| {
-        let value = event_target_value(&ev);
-        query.set(value.clone());
-        set_timeout(
-            move || {
-                let current = query.get_untracked();
-                if current == value && current.trim().chars().count() >= MIN_QUERY_CHARS {
-                    session.command(Command::Search {
-                        query: current.trim().to_owned(),
-                    });
-                }
-            },
-            DEBOUNCE,
-        );
-    };
-    let own_for_status = own.clone();
-    let answered = move || {
-        let q = query.get();
-        chat.search
-            .get()
-            .filter(|(answered, _)| *answered == q.trim())
-            .map(|(_, accounts)| accounts)
+    let search = DirectorySearch::new();
+    let own = StoredValue::new(
+        session
+            .profile
+            .with_untracked(|p| p.as_ref().map(|p| p.handle.clone()).unwrap_or_default()),
+    );
+    // The accounts found, without our own.
+    let shown = move || {
+        search.answered().map(|accounts| {
+            own.with_value(|own| {
+                accounts
+                    .into_iter()
+                    .filter(|a| a.handle != *own)
+                    .collect::<Vec<_>>()
+            })
+        })
     };
     let start = move |handle: String| {
         chat.failure.set(None);
@@ -96,27 +78,14 @@ pub fn NewConversation() -> impl IntoView {
                             autocomplete="off"
                             spellcheck="false"
                             aria-describedby="directory-hint"
-                            prop:value=move || query.get()
-                            on:input=on_input
+                            prop:value=move || search.query.get()
+                            on:input=move |ev| search.on_input(ev)
                         />
                         <p class="hint" id="directory-hint">{tr(Key::NewSearchHint)}</p>
                     </div>
                 </form>
                 <div aria-live="polite" class="search-status">
-                    {move || {
-                        let q = query.get();
-                        if q.trim().chars().count() < MIN_QUERY_CHARS {
-                            None
-                        } else {
-                            match answered() {
-                                None => Some(i18n.t(Key::NewSearching).to_owned()),
-                                Some(list) if list.iter().all(|a| a.handle == own_for_status) => {
-                                    Some(fill(i18n.t(Key::NewNoResult), &[("query", q.trim())]))
-                                }
-                                Some(_) => None,
-                            }
-                        }
-                    }}
+                    {move || search.status(i18n, shown().map(|list| list.len()))}
                 </div>
                 {move || chat.failure.get().map(|message| view! {
                     <p class="error-text" role="alert" data-testid="new-error">
@@ -125,16 +94,14 @@ pub fn NewConversation() -> impl IntoView {
                 })}
                 <ul class="results" data-testid="directory-results">
                     {move || {
-                        let own = own.clone();
-                        answered()
+                        shown()
                             .unwrap_or_default()
                             .into_iter()
-                            .filter(|a| a.handle != own)
                             .map(|account| {
                                 let handle = account.handle.clone();
                                 let busy_handle = account.handle.clone();
                                 let busy = move || chat.starting.get().as_deref() == Some(busy_handle.as_str());
-                                let name = if account.name.is_empty() { account.handle.clone() } else { account.name.clone() };
+                                let name = shown_name(&account);
                                 view! {
                                     <li>
                                         <button
