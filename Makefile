@@ -34,7 +34,7 @@ test: setup-test lint test-native test-wasm build test-e2e
 lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	cargo clippy -p estafette-crypto -p estafette-client -p estafette-app --target wasm32-unknown-unknown --all-targets -- -D warnings
+	cargo clippy -p estafette-crypto -p estafette-client -p estafette-app -p estafette-worker --target wasm32-unknown-unknown --all-targets -- -D warnings
 
 test-native:
 	cargo test --workspace

@@ -7,7 +7,7 @@
 //    relay serves as they are.
 // 3. Prints the size report: raw, gzip and brotli sizes of wasm, js and css.
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync, readdirSync, statSync } from "node:fs";
+import { readFileSync, writeFileSync, readdirSync, statSync, renameSync } from "node:fs";
 import { join, extname } from "node:path";
 import { gzipSync, brotliCompressSync, constants } from "node:zlib";
 
@@ -47,6 +47,30 @@ html = html.replace(
   inline[0],
   `<script type="module" src="/${loaderName}" integrity="${sri(loaderBytes)}" crossorigin="anonymous"></script>`,
 );
+// The worker (docs/app.md, "Two parts"): Trunk names its files after the
+// binary; give them hashed names (immutable caching), a loader that fetches
+// the wasm with its integrity hash, and tell the page where it is.
+const workerGlue = "estafette-worker.js";
+const workerWasm = "estafette-worker_bg.wasm";
+const glueBytes = readFileSync(join(dir, workerGlue));
+const workerWasmBytes = readFileSync(join(dir, workerWasm));
+const workerHash = createHash("sha256").update(glueBytes).update(workerWasmBytes).digest("hex").slice(0, 16);
+const hashedGlue = `estafette-worker-${workerHash}.js`;
+const hashedWasm = `estafette-worker-${workerHash}_bg.wasm`;
+renameSync(join(dir, workerGlue), join(dir, hashedGlue));
+renameSync(join(dir, workerWasm), join(dir, hashedWasm));
+const workerLoader = Buffer.from(
+  `importScripts("/${hashedGlue}");\n` +
+    `wasm_bindgen({ module_or_path: fetch("/${hashedWasm}", { integrity: "${sri(workerWasmBytes)}" }) });\n`,
+);
+const workerLoaderName = `worker-${createHash("sha256").update(workerLoader).digest("hex").slice(0, 16)}.js`;
+writeFileSync(join(dir, workerLoaderName), workerLoader);
+html = html.replace("</head>", `  <meta name="estafette-worker" content="/${workerLoaderName}" />\n  </head>`);
+if (!html.includes(workerLoaderName)) {
+  console.error("postbuild: could not name the worker in index.html.");
+  process.exit(1);
+}
+
 if (/<script(?![^>]*\ssrc=)[^>]*>/.test(html)) {
   console.error("postbuild: an inline script is left in index.html; the CSP would block it.");
   process.exit(1);
@@ -66,8 +90,8 @@ for (const name of readdirSync(dir)) {
   });
   writeFileSync(path + ".gz", gz);
   writeFileSync(path + ".br", br);
-  const kind = ext.slice(1);
-  if (["wasm", "js", "css"].includes(kind)) {
+  const kind = (name.startsWith("estafette-worker-") || name.startsWith("worker-") ? "worker " : "") + ext.slice(1);
+  if (["wasm", "js", "css", "worker wasm", "worker js"].includes(kind)) {
     const entry = (report[kind] ??= { raw: 0, gzip: 0, brotli: 0 });
     entry.raw += bytes.length;
     entry.gzip += gz.length;
@@ -76,11 +100,16 @@ for (const name of readdirSync(dir)) {
 }
 const kb = (n) => (n / 1024).toFixed(1).padStart(7) + " KiB";
 console.log("Estafette size report (wasm + js + css shipped to the browser)");
-console.log("  kind        raw        gzip      brotli");
+console.log("  kind                  raw        gzip      brotli");
 const total = { raw: 0, gzip: 0, brotli: 0 };
-for (const kind of ["wasm", "js", "css"]) {
+const line = (label, e) => console.log(`  ${label.padEnd(15)} ${kb(e.raw)} ${kb(e.gzip)} ${kb(e.brotli)}`);
+for (const kind of ["wasm", "js", "css", "first screen", "worker wasm", "worker js"]) {
+  if (kind === "first screen") {
+    line(kind, total);
+    continue;
+  }
   const e = report[kind] ?? { raw: 0, gzip: 0, brotli: 0 };
-  console.log(`  ${kind.padEnd(5)} ${kb(e.raw)} ${kb(e.gzip)} ${kb(e.brotli)}`);
+  line(kind, e);
   for (const k of Object.keys(total)) total[k] += e[k];
 }
-console.log(`  total ${kb(total.raw)} ${kb(total.gzip)} ${kb(total.brotli)}`);
+line("total", total);

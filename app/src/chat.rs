@@ -1,15 +1,10 @@
 //! The unlocked session's conversations and messages as signals, fed by the
 //! engine's events. Everything here is plaintext: `clear` on lock.
 
-use std::rc::Rc;
-
 use estafette_client::UserMessage;
-use estafette_client::store::Vault;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use crate::engine::{Conversation, DeviceSummary, DirectoryEntry, Event, MessageView};
-use crate::session::Store;
 
 /// How many messages a conversation loads when opened.
 pub const HISTORY_LIMIT: u32 = 500;
@@ -109,53 +104,47 @@ impl Chat {
             .with(|list| list.iter().any(|h| h == handle))
     }
 
-    /// Reads the conversation list from the store.
-    pub fn load_conversations(&self, vault: Rc<Vault<Store>>) {
-        let chat = *self;
-        spawn_local(async move {
-            if let Ok(list) = crate::engine::conversations(&vault).await {
-                chat.identity_changed.set(
-                    list.iter()
-                        .filter(|c| c.identity_changed)
-                        .map(|c| c.handle.clone())
-                        .collect(),
-                );
-                chat.conversations.update(|current| {
-                    // Events may have arrived while reading: they are newer.
-                    for conversation in list {
-                        if !current.iter().any(|c| c.handle == conversation.handle) {
-                            insert_conversation(current, conversation);
-                        }
-                    }
-                });
+    /// Adds the conversation list read from the store; events that arrived
+    /// while it was read are newer and stay.
+    pub fn conversations_loaded(&self, list: Vec<Conversation>) {
+        self.identity_changed.set(
+            list.iter()
+                .filter(|c| c.identity_changed)
+                .map(|c| c.handle.clone())
+                .collect(),
+        );
+        self.conversations.update(|current| {
+            for conversation in list {
+                if !current.iter().any(|c| c.handle == conversation.handle) {
+                    insert_conversation(current, conversation);
+                }
             }
         });
     }
 
-    /// Shows a conversation and loads its history.
-    pub fn open_conversation(&self, vault: Rc<Vault<Store>>, handle: String) {
-        if self.open.get_untracked().as_deref() == Some(handle.as_str()) {
-            return;
+    /// Shows a conversation, empty until its history is read; `false` when
+    /// it is already the one shown.
+    pub fn begin_open(&self, handle: &str) -> bool {
+        if self.open.get_untracked().as_deref() == Some(handle) {
+            return false;
         }
-        self.open.set(Some(handle.clone()));
+        self.open.set(Some(handle.to_owned()));
         self.messages.set(Vec::new());
         self.unreadable.set(0);
-        let chat = *self;
-        spawn_local(async move {
-            if let Ok((history, unreadable)) =
-                crate::engine::messages(&vault, &handle, HISTORY_LIMIT).await
-            {
-                if chat.open.get_untracked().as_deref() != Some(handle.as_str()) {
-                    return;
+        true
+    }
+
+    /// Adds the history read from the store, if `handle` is still shown.
+    pub fn history_loaded(&self, handle: &str, history: Vec<MessageView>, unreadable: usize) {
+        if self.open.get_untracked().as_deref() != Some(handle) {
+            return;
+        }
+        self.unreadable.set(unreadable);
+        self.messages.update(|current| {
+            for message in history {
+                if !current.iter().any(|m| m.id == message.id) {
+                    insert_message(current, message);
                 }
-                chat.unreadable.set(unreadable);
-                chat.messages.update(|current| {
-                    for message in history {
-                        if !current.iter().any(|m| m.id == message.id) {
-                            insert_message(current, message);
-                        }
-                    }
-                });
             }
         });
     }

@@ -1,7 +1,7 @@
-//! The app's port to the messaging engine (`estafette_client::engine`): the
-//! commands it sends, the events it renders, and the view types of
-//! conversations and messages. Only this file knows how the engine shapes
-//! them.
+//! The app's port to the messaging engine (`estafette_client::engine`, run
+//! by the worker): the commands it sends, the events it renders, and the
+//! view types of conversations and messages. Only this file knows how the
+//! engine shapes them.
 
 pub use estafette_client::conversation::GroupFacts;
 use estafette_client::engine::Event as EngineEvent;
@@ -10,10 +10,7 @@ pub use estafette_client::group::GroupEvent;
 use estafette_client::messenger::{DeliveryState, StoredMessage};
 pub use estafette_client::messenger::{DeviceSummary, DirectoryEntry};
 pub use estafette_client::messenger::{GroupView, MemberTrust, MemberView};
-use estafette_client::store::{StoreError, Vault};
 pub use estafette_client::{ConnectionState, UserMessage};
-
-use crate::session::Store;
 
 /// Where a message stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,7 +141,7 @@ fn delivery(state: DeliveryState) -> Delivery {
     }
 }
 
-fn message_view(message: StoredMessage) -> MessageView {
+pub(crate) fn message_view(message: StoredMessage) -> MessageView {
     MessageView {
         id: hex(&message.id),
         conversation: message.conversation,
@@ -156,7 +153,7 @@ fn message_view(message: StoredMessage) -> MessageView {
     }
 }
 
-fn conversation_view(c: estafette_client::conversation::Conversation) -> Conversation {
+pub(crate) fn conversation_view(c: estafette_client::conversation::Conversation) -> Conversation {
     Conversation {
         handle: c.handle,
         name: c.name,
@@ -169,7 +166,7 @@ fn conversation_view(c: estafette_client::conversation::Conversation) -> Convers
 }
 
 /// The engine's event as the UI sees it (`None`: nothing to show).
-fn event_view(event: EngineEvent) -> Option<Event> {
+pub(crate) fn event_view(event: EngineEvent) -> Option<Event> {
     Some(match event {
         EngineEvent::Connection(state) => Event::Connection(state),
         EngineEvent::MessageAdded(m) => Event::MessageAdded(message_view(m)),
@@ -192,74 +189,3 @@ fn event_view(event: EngineEvent) -> Option<Event> {
         EngineEvent::PreKeysRefilled { .. } => return None,
     })
 }
-
-/// The running engine; dropping it stops it (lock, erase).
-#[cfg(target_arch = "wasm32")]
-pub struct EngineHandle(estafette_client::engine::Engine);
-
-#[cfg(target_arch = "wasm32")]
-impl EngineHandle {
-    /// Starts the engine for the unlocked account; it connects and reconnects by itself.
-    pub fn start(
-        vault: std::rc::Rc<Vault<Store>>,
-        identity: estafette_client::Identity,
-        on_event: impl Fn(Event) + 'static,
-    ) -> Self {
-        Self(estafette_client::engine::Engine::start(
-            vault,
-            identity,
-            move |event| {
-                if let Some(event) = event_view(event) {
-                    on_event(event);
-                }
-            },
-        ))
-    }
-
-    /// Sends a command; results come back as events.
-    pub fn command(&self, command: Command) {
-        self.0.command(command);
-    }
-}
-
-/// Natively (unit tests) there is no engine.
-#[cfg(not(target_arch = "wasm32"))]
-pub struct EngineHandle;
-
-#[cfg(not(target_arch = "wasm32"))]
-impl EngineHandle {
-    /// Does nothing natively.
-    pub fn start(
-        _vault: std::rc::Rc<Vault<Store>>,
-        _identity: estafette_client::Identity,
-        on_event: impl Fn(Event) + 'static,
-    ) -> Self {
-        let _ = event_view;
-        let _ = on_event;
-        Self
-    }
-
-    /// Does nothing natively.
-    pub fn command(&self, _command: Command) {}
-}
-
-/// Conversations, most recent first.
-pub async fn conversations(vault: &Vault<Store>) -> Result<Vec<Conversation>, StoreError> {
-    let (list, _unreadable) = estafette_client::conversation::conversations(vault).await?;
-    Ok(list.into_iter().map(conversation_view).collect())
-}
-
-/// The last `limit` messages of a conversation, oldest first, and how many
-/// records could not be read.
-pub async fn messages(
-    vault: &Vault<Store>,
-    conversation: &str,
-    limit: u32,
-) -> Result<(Vec<MessageView>, usize), StoreError> {
-    let (list, unreadable) =
-        estafette_client::conversation::messages(vault, conversation, limit).await?;
-    Ok((list.into_iter().map(message_view).collect(), unreadable))
-}
-
-/// The engine owns the relay connection while it runs (one socket).
-pub const ENGINE_OWNS_CONNECTION: bool = cfg!(target_arch = "wasm32");

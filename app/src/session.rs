@@ -1,25 +1,19 @@
 //! The account of this browser: whether there is one, join, unlock, lock,
 //! erase, and the engine while unlocked. One IndexedDB database, "estafette",
-//! holds it (kiosk: one account at a time).
+//! holds it (kiosk: one account at a time). The worker holds the account
+//! (`crate::backend`); the session asks it and keeps what the screens show.
 
 use std::rc::Rc;
 
-use estafette_client::store::{StoreError, Table, Vault};
-use estafette_client::{JoinError, Profile, UnlockError, UserMessage};
-use estafette_crypto::Argon2Params;
+use estafette_client::bridge::{Joined, Post, Reply, Request, Unlocked};
+use estafette_client::{JoinError, Profile, UserMessage};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::chat::Chat;
-use crate::engine::{Command, EngineHandle, Event};
+use crate::backend::Backend;
+use crate::chat::{Chat, HISTORY_LIMIT};
+use crate::engine::{Command, Event};
 use crate::relay::RelayLink;
-
-/// The browser's store of records.
-#[cfg(target_arch = "wasm32")]
-pub type Store = estafette_client::store::IndexedDbStore;
-/// Natively (unit tests), memory.
-#[cfg(not(target_arch = "wasm32"))]
-pub type Store = estafette_client::store::MemoryStore;
 
 /// Name of the account's IndexedDB database.
 pub const DATABASE: &str = "estafette";
@@ -27,8 +21,6 @@ pub const DATABASE: &str = "estafette";
 /// Where this browser stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Phase {
-    /// Looking for an account.
-    Loading,
     /// No account here: landing page or join.
     NoAccount,
     /// An account exists and is locked.
@@ -83,9 +75,6 @@ impl Default for Preferences {
     }
 }
 
-/// Record key of the preferences in the (sealed) account table.
-const PREFERENCES: &[u8] = b"app-preferences";
-
 impl Preferences {
     /// `lock_minutes` on the first line, the display name on the second.
     pub fn encode(&self) -> String {
@@ -125,6 +114,13 @@ pub fn clean_name(name: &str) -> String {
         .collect()
 }
 
+/// Told when the worker cannot start or answer (a browser without workers,
+/// a failed download).
+pub const WORKER_GONE: UserMessage = UserMessage {
+    fr: "Estafette n’a pas pu démarrer dans ce navigateur. Rechargez la page ; si cela persiste, contactez votre administrateur.",
+    en: "Estafette could not start in this browser. Reload the page; if this goes on, contact your administrator.",
+};
+
 /// The session, provided as context by the `App`.
 #[derive(Clone, Copy)]
 pub struct Session {
@@ -142,35 +138,38 @@ pub struct Session {
     pub chat: Chat,
     /// Groups while unlocked.
     pub groups: crate::groups::Groups,
-    vault: StoredValue<Option<Rc<Vault<Store>>>, LocalStorage>,
-    engine: StoredValue<Option<EngineHandle>, LocalStorage>,
-    /// Which engine is current: a dropped engine finishes asynchronously and
-    /// its last events (a `Replaced` refusal after a quick re-unlock, say)
-    /// must not reach the new session.
-    generation: StoredValue<u64>,
+    backend: StoredValue<Option<Rc<Backend>>, LocalStorage>,
+    /// The worker's number of the running engine. Its events carry it; those
+    /// of an engine stopped earlier (a lock, a quick re-unlock) are dropped.
+    current: StoredValue<Option<u32>>,
     relay: RelayLink,
 }
 
 impl Session {
     /// Starts looking for the account of this browser.
     pub fn new(relay: RelayLink) -> Self {
+        // The first screen is chosen at once from the hint (no IndexedDB
+        // wait on the way to the first paint), then confirmed.
+        let hinted = account_hint();
         let session = Self {
-            phase: RwSignal::new(Phase::Loading),
+            phase: RwSignal::new(if hinted {
+                Phase::Locked {
+                    reason: LockReason::Opened,
+                }
+            } else {
+                Phase::NoAccount
+            }),
             profile: RwSignal::new(None),
             onboarding: RwSignal::new(false),
             preferences: RwSignal::new(Preferences::default()),
             erased: RwSignal::new(false),
             chat: Chat::new(),
             groups: crate::groups::Groups::new(),
-            vault: StoredValue::new_local(None),
-            engine: StoredValue::new_local(None),
-            generation: StoredValue::new(0),
+            backend: StoredValue::new_local(None),
+            current: StoredValue::new(None),
             relay,
         };
-        spawn_local(async move {
-            let phase = session.find_account().await;
-            session.phase.set(phase);
-        });
+        spawn_local(async move { session.confirm_account(hinted).await });
         session
     }
 
@@ -182,201 +181,244 @@ impl Session {
             .unwrap_or_default()
     }
 
-    async fn find_account(&self) -> Phase {
-        // Opening creates the database: look first, so a visitor without an
-        // account leaves nothing behind.
-        if !crate::wipe::database_exists(DATABASE).await {
-            return Phase::NoAccount;
+    /// Checks the first screen's guess: a database without the hint (an
+    /// account made before the hint existed) shows the unlock screen, and a
+    /// hint without a complete account (a join cut short) the landing page.
+    async fn confirm_account(&self, hinted: bool) {
+        let opened = Phase::Locked {
+            reason: LockReason::Opened,
+        };
+        if !hinted {
+            // Opening creates the database: look first, so a visitor without
+            // an account leaves nothing behind.
+            if !crate::wipe::database_exists(DATABASE).await {
+                return;
+            }
+            if self.phase.get_untracked() == Phase::NoAccount {
+                self.phase.set(opened.clone());
+            }
         }
-        match open_vault().await {
-            Ok(vault) => {
-                let set_up = vault.is_set_up().await.unwrap_or(false);
-                self.vault.set_value(Some(vault));
-                if set_up {
-                    Phase::Locked {
-                        reason: LockReason::Opened,
-                    }
-                } else {
-                    Phase::NoAccount
+        match self.call(Request::Probe).await {
+            Some(Reply::Found(true)) => set_account_hint(true),
+            Some(Reply::Found(false)) => {
+                set_account_hint(false);
+                if self.phase.get_untracked() == opened {
+                    self.phase.set(Phase::NoAccount);
                 }
             }
-            Err(_) => Phase::NoAccount,
+            _ => {}
         }
     }
 
-    async fn vault(&self) -> Result<Rc<Vault<Store>>, StoreError> {
-        if let Some(vault) = self.vault.get_value() {
-            return Ok(vault);
+    /// Starts the worker if it is not running (it also connects, so the
+    /// link's state shows before any account is unlocked).
+    pub fn start_worker(&self) {
+        if self.backend.with_value(Option::is_some) {
+            return;
         }
-        let vault = open_vault().await?;
-        self.vault.set_value(Some(vault.clone()));
-        Ok(vault)
+        let session = *self;
+        if let Some(backend) = Backend::start(move |post| session.on_post(post)) {
+            self.backend.set_value(Some(Rc::new(backend)));
+        }
+    }
+
+    fn call(&self, request: Request) -> impl std::future::Future<Output = Option<Reply>> + use<> {
+        self.start_worker();
+        let call = self
+            .backend
+            .with_value(|backend| backend.as_ref().map(|b| b.call(request)));
+        async move {
+            match call {
+                Some(call) => call.await,
+                None => None,
+            }
+        }
+    }
+
+    fn on_post(&self, post: Post) {
+        match post {
+            Post::Link(state) if self.current.get_value().is_none() => self.relay.state.set(state),
+            Post::Event { session, event } if self.current.get_value() == Some(session) => {
+                if let Some(event) = crate::engine::event_view(event) {
+                    self.on_event(event);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_event(&self, event: Event) {
+        let own_handle = self
+            .profile
+            .with_untracked(|p| p.as_ref().map(|p| p.handle.clone()))
+            .unwrap_or_default();
+        match event {
+            Event::Stopped(message) => self.stop(message),
+            Event::Connection(state) => self.relay.state.set(state),
+            Event::GroupUpdated(view) => self.groups.apply(view),
+            Event::Failed(message) if self.groups.creating.get_untracked() => {
+                self.groups.creating.set(false);
+                self.chat.apply(Event::Failed(message), &own_handle);
+            }
+            event => self.chat.apply(event, &own_handle),
+        }
     }
 
     /// Creates the account with an invitation token.
     pub async fn join(&self, token: &str, passphrase: &str) -> Result<(), UserMessage> {
-        let relay_url = relay_url().ok_or(JoinError::Protocol.user_message())?;
-        let vault = self
-            .vault()
-            .await
-            .map_err(|e| JoinError::Store(e).user_message())?;
-        let transport = transport();
-        let joined = estafette_client::join(
-            &vault,
-            &transport,
-            &relay_url,
-            token,
-            passphrase,
-            &Argon2Params::default(),
-        )
-        .await;
-        match joined {
-            Ok(identity) => {
+        let request = Request::Join {
+            token: token.to_owned(),
+            passphrase: passphrase.to_owned(),
+        };
+        match self.call(request).await {
+            Some(Reply::Joined(Joined::Joined { profile, session })) => {
                 self.preferences.set(Preferences::default());
                 self.onboarding.set(true);
-                self.start(vault, identity);
+                self.started(profile, session);
                 Ok(())
             }
-            Err(JoinError::AlreadyJoined) => {
+            Some(Reply::Joined(Joined::AlreadyJoined(message))) => {
                 self.phase.set(Phase::Locked {
                     reason: LockReason::Opened,
                 });
-                Err(JoinError::AlreadyJoined.user_message())
+                Err(message)
             }
-            Err(error) => {
-                // The engine erased the database; start afresh next time.
-                self.vault.set_value(None);
-                Err(error.user_message())
-            }
+            Some(Reply::Joined(Joined::Failed(message))) => Err(message),
+            _ => Err(WORKER_GONE),
         }
     }
 
     /// Unlocks with the passphrase.
     pub async fn unlock(&self, passphrase: &str) -> Result<(), UnlockFailure> {
-        let vault = self.vault().await.map_err(|_| UnlockFailure::Broken)?;
-        match estafette_client::unlock(&vault, passphrase).await {
-            Ok(identity) => {
-                let preferences = match vault.get(Table::Account, PREFERENCES).await {
-                    Ok(Some(bytes)) => Preferences::decode(&String::from_utf8_lossy(&bytes)),
-                    _ => Preferences::default(),
-                };
+        let request = Request::Unlock {
+            passphrase: passphrase.to_owned(),
+        };
+        match self.call(request).await {
+            Some(Reply::Unlocked(Unlocked::Unlocked {
+                profile,
+                preferences,
+                session,
+            })) => {
+                let preferences = preferences
+                    .map(|bytes| Preferences::decode(&String::from_utf8_lossy(&bytes)))
+                    .unwrap_or_default();
                 self.preferences.set(preferences);
-                self.start(vault, identity);
+                self.started(profile, session);
                 Ok(())
             }
-            Err(UnlockError::Store(StoreError::WrongPassphrase)) => {
-                Err(UnlockFailure::WrongPassphrase)
-            }
-            Err(_) => {
-                vault.lock();
-                Err(UnlockFailure::Broken)
-            }
+            Some(Reply::Unlocked(Unlocked::WrongPassphrase)) => Err(UnlockFailure::WrongPassphrase),
+            _ => Err(UnlockFailure::Broken),
         }
     }
 
-    fn start(&self, vault: Rc<Vault<Store>>, identity: estafette_client::Identity) {
-        self.profile.set(Some(identity.profile.clone()));
+    fn started(&self, profile: Profile, session: u32) {
+        set_account_hint(true);
+        self.profile.set(Some(profile));
+        self.current.set_value(Some(session));
+        self.relay
+            .state
+            .set(estafette_client::ConnectionState::Connecting);
+        self.phase.set(Phase::Unlocked);
         let chat = self.chat;
-        let session = *self;
-        let own_handle = identity.profile.handle.clone();
-        self.generation.update_value(|g| *g += 1);
-        let generation = self.generation.get_value();
-        let current = move || session.generation.try_get_value() == Some(generation);
-        let engine = EngineHandle::start(vault.clone(), identity, move |event| {
-            if !current() {
-                return;
-            }
-            match event {
-                // Not from inside the engine's own callback: the engine is dropped.
-                Event::Stopped(message) => spawn_local(async move {
-                    if current() {
-                        session.stop(message);
-                    }
-                }),
-                Event::Connection(state) if crate::engine::ENGINE_OWNS_CONNECTION => {
-                    session.relay.state.set(state);
-                }
-                Event::GroupUpdated(view) => session.groups.apply(view),
-                Event::Failed(message) if session.groups.creating.get_untracked() => {
-                    session.groups.creating.set(false);
-                    chat.apply(Event::Failed(message), &own_handle);
-                }
-                event => chat.apply(event, &own_handle),
+        let call = self.call(Request::Conversations);
+        let this = *self;
+        spawn_local(async move {
+            if let Some(Reply::Conversations(list)) = call.await
+                && this.current.get_value() == Some(session)
+            {
+                chat.conversations_loaded(
+                    list.into_iter()
+                        .map(crate::engine::conversation_view)
+                        .collect(),
+                );
             }
         });
-        if crate::engine::ENGINE_OWNS_CONNECTION {
-            self.relay.stop_anonymous();
-            self.relay
-                .state
-                .set(estafette_client::ConnectionState::Connecting);
-        }
-        self.engine.set_value(Some(engine));
-        self.phase.set(Phase::Unlocked);
-        chat.load_conversations(vault);
     }
 
     /// Sends a command to the engine (ignored while locked).
     pub fn command(&self, command: Command) {
-        self.engine.with_value(|engine| {
-            if let Some(engine) = engine {
-                engine.command(command);
-            }
-        });
+        if self.current.get_value().is_some() {
+            self.backend.with_value(|backend| {
+                if let Some(backend) = backend {
+                    backend.send(Request::Command(command));
+                }
+            });
+        }
     }
 
     /// Loads a conversation's history into the chat view.
     pub fn open_conversation(&self, handle: &str) {
-        if let Some(vault) = self.vault.get_value() {
-            self.chat.open_conversation(vault, handle.to_owned());
+        let Some(session) = self.current.get_value() else {
+            return;
+        };
+        if !self.chat.begin_open(handle) {
+            return;
         }
+        let call = self.call(Request::Messages {
+            conversation: handle.to_owned(),
+            limit: HISTORY_LIMIT,
+        });
+        let (this, handle) = (*self, handle.to_owned());
+        spawn_local(async move {
+            if let Some(Reply::Messages {
+                messages,
+                unreadable,
+            }) = call.await
+                && this.current.get_value() == Some(session)
+            {
+                let history = messages
+                    .into_iter()
+                    .map(crate::engine::message_view)
+                    .collect();
+                this.chat
+                    .history_loaded(&handle, history, unreadable as usize);
+            }
+        });
     }
 
-    /// Stops the engine and forgets every secret and plaintext in memory.
+    /// Forgets every plaintext the page holds; the worker is told apart.
     fn stop_engine(&self) {
-        self.generation.update_value(|g| *g += 1);
-        self.engine.set_value(None);
+        self.current.set_value(None);
         self.chat.clear();
         self.groups.clear();
         self.profile.set(None);
         self.onboarding.set(false);
         self.preferences.set(Preferences::default());
-        if crate::engine::ENGINE_OWNS_CONNECTION {
-            self.relay.start_anonymous();
-        }
     }
 
-    /// Locks: the storage key and the engine are dropped.
+    /// Locks: the worker drops the engine and the storage key.
     pub fn lock(&self, reason: LockReason) {
         if self.phase.get_untracked() != Phase::Unlocked {
             return;
         }
         self.stop_engine();
-        if let Some(vault) = self.vault.get_value() {
-            vault.lock();
-        }
+        self.tell(Request::Lock);
         self.phase.set(Phase::Locked { reason });
     }
 
     fn stop(&self, message: UserMessage) {
         self.stop_engine();
-        if let Some(vault) = self.vault.get_value() {
-            vault.lock();
-        }
+        self.tell(Request::Lock);
         self.phase.set(Phase::Stopped(message));
+    }
+
+    fn tell(&self, request: Request) {
+        self.backend.with_value(|backend| {
+            if let Some(backend) = backend {
+                backend.send(request);
+            }
+        });
     }
 
     /// Saves the preferences (sealed) and applies them.
     pub fn save_preferences(&self, preferences: Preferences) {
         self.preferences.set(preferences.clone());
-        let Some(vault) = self.vault.get_value() else {
-            return;
-        };
+        let call = self.call(Request::SavePreferences(
+            preferences.encode().into_bytes().into(),
+        ));
         let chat = self.chat;
         spawn_local(async move {
-            let saved = vault
-                .put(Table::Account, PREFERENCES, preferences.encode().as_bytes())
-                .await;
-            if saved.is_err() {
+            if call.await != Some(Reply::Saved(true)) {
                 chat.failure.set(Some(JoinError::Protocol.user_message()));
             }
         });
@@ -385,40 +427,49 @@ impl Session {
     /// Signs out and erases everything this app stored in the browser.
     pub async fn erase(&self) {
         self.stop_engine();
-        if let Some(vault) = self.vault.get_value() {
-            let _ = vault.erase().await;
-        }
-        self.vault.set_value(None);
+        // The worker deletes the account's database first (its connection
+        // would hold the deletion back), then the page clears the rest.
+        let _ = self.call(Request::Erase).await;
         crate::wipe::wipe_browser_storage().await;
         self.phase.set(Phase::NoAccount);
     }
 }
 
-async fn open_vault() -> Result<Rc<Vault<Store>>, StoreError> {
-    #[cfg(target_arch = "wasm32")]
-    let store = Store::open(DATABASE).await?;
-    #[cfg(not(target_arch = "wasm32"))]
-    let store = Store::default();
-    Ok(Rc::new(Vault::new(store)))
+/// localStorage key saying that this browser holds an account: not a
+/// secret (the database's name says as much), and erasing clears it.
+const ACCOUNT_HINT: &str = "estafette.account";
+
+#[cfg(target_arch = "wasm32")]
+fn hint_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
 }
 
 #[cfg(target_arch = "wasm32")]
-fn relay_url() -> Option<String> {
-    estafette_client::relay_url_for_page()
-}
-#[cfg(not(target_arch = "wasm32"))]
-fn relay_url() -> Option<String> {
-    None
+fn account_hint() -> bool {
+    hint_storage()
+        .and_then(|s| s.get_item(ACCOUNT_HINT).ok().flatten())
+        .is_some()
 }
 
 #[cfg(target_arch = "wasm32")]
-fn transport() -> estafette_client::transport::BrowserTransport {
-    estafette_client::transport::BrowserTransport
+fn set_account_hint(present: bool) {
+    if let Some(storage) = hint_storage() {
+        let _ = if present {
+            storage.set_item(ACCOUNT_HINT, "1")
+        } else {
+            storage.remove_item(ACCOUNT_HINT)
+        };
+    }
 }
+
 #[cfg(not(target_arch = "wasm32"))]
-fn transport() -> estafette_client::transport::NativeTransport {
-    estafette_client::transport::NativeTransport
+fn account_hint() -> bool {
+    let _ = ACCOUNT_HINT;
+    false
 }
+
+#[cfg(not(target_arch = "wasm32"))]
+fn set_account_hint(_present: bool) {}
 
 /// The `Session` of the running app.
 pub fn use_session() -> Session {

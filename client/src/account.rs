@@ -34,6 +34,68 @@ pub struct UserMessage {
     pub en: &'static str,
 }
 
+/// Crossing between the page and its worker (`crate::bridge`), a message is
+/// its two texts. The decoded texts are interned: the engine has a few dozen
+/// messages, so at most [`MAX_INTERNED`] distinct texts are ever kept, and
+/// anything beyond decodes to a generic message.
+impl<C> minicbor::Encode<C> for UserMessage {
+    fn encode<W: minicbor::encode::Write>(
+        &self,
+        e: &mut minicbor::Encoder<W>,
+        _: &mut C,
+    ) -> Result<(), minicbor::encode::Error<W::Error>> {
+        e.array(2)?.str(self.fr)?.str(self.en)?.ok()
+    }
+}
+
+impl<'b, C> minicbor::Decode<'b, C> for UserMessage {
+    fn decode(d: &mut minicbor::Decoder<'b>, _: &mut C) -> Result<Self, minicbor::decode::Error> {
+        if d.array()? != Some(2) {
+            return Err(minicbor::decode::Error::message(
+                "a user message has two texts",
+            ));
+        }
+        let fr = d.str()?;
+        let en = d.str()?;
+        Ok(UserMessage::interned(fr, en))
+    }
+}
+
+impl UserMessage {
+    /// The message with these texts, kept for the life of the page (see
+    /// [`MAX_INTERNED`]).
+    pub(crate) fn interned(fr: &str, en: &str) -> Self {
+        match (intern(fr), intern(en)) {
+            (Some(fr), Some(en)) => UserMessage { fr, en },
+            _ => UserMessage {
+                fr: "Une erreur inattendue est survenue.",
+                en: "An unexpected error occurred.",
+            },
+        }
+    }
+}
+
+/// Distinct message texts kept at most by [`intern`].
+const MAX_INTERNED: usize = 512;
+
+fn intern(text: &str) -> Option<&'static str> {
+    thread_local! {
+        static TEXTS: std::cell::RefCell<std::collections::BTreeSet<&'static str>> =
+            const { std::cell::RefCell::new(std::collections::BTreeSet::new()) };
+    }
+    TEXTS.with_borrow_mut(|texts| {
+        if let Some(known) = texts.get(text) {
+            return Some(*known);
+        }
+        if texts.len() >= MAX_INTERNED {
+            return None;
+        }
+        let kept: &'static str = Box::leak(text.to_owned().into_boxed_str());
+        texts.insert(kept);
+        Some(kept)
+    })
+}
+
 /// Who the user is on the relay.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct Profile {

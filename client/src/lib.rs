@@ -14,6 +14,7 @@
 )]
 
 mod account;
+pub mod bridge;
 mod connection;
 pub mod content;
 pub mod conversation;

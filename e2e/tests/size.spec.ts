@@ -1,17 +1,24 @@
 // Size budget of what the browser downloads: wasm + js + css, gzip.
+//
+// The app comes in two parts (docs/app.md, "Two parts"): the page, which is
+// all the first screen needs, and the worker (the engine and its
+// cryptography), which loads once that screen is up, while the user reads
+// or types. The goal, 300 KB, is for the first screen; the whole is held to
+// its measured size so that any growth fails here and has to be looked at.
 import { test, expect } from "@playwright/test";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, extname } from "node:path";
 import { gzipSync } from "node:zlib";
 import { siteDir } from "./relay";
 
-// The goal is 300 KB; it is not met (docs/app.md, "Figures": what was
-// measured, kept and rejected). This ceiling is the measured size with group
-// conversations (632,172 B) plus about 0.7 %, so that any growth fails here
-// and has to be looked at.
-const BUDGET_GZIP_BYTES = 636_600;
+const FIRST_SCREEN_GOAL_GZIP_BYTES = 300_000;
+// Measured 671,9xx B with the worker split, plus about 0.7 %.
+const TOTAL_CEILING_GZIP_BYTES = 676_700;
 
-test("wasm + js + css stay within the gzip budget", () => {
+const isWorker = (name: string) => name.startsWith("estafette-worker-") || name.startsWith("worker-");
+
+test("wasm + js + css: the first screen within 300 KB gzip, the whole within its ceiling", () => {
+  let firstScreen = 0;
   let total = 0;
   const lines: string[] = [];
   for (const name of readdirSync(siteDir)) {
@@ -19,9 +26,16 @@ test("wasm + js + css stay within the gzip budget", () => {
     const bytes = readFileSync(join(siteDir, name));
     const gz = gzipSync(bytes, { level: 9 }).length;
     total += gz;
-    lines.push(`${name}: ${bytes.length} B raw, ${gz} B gzip`);
+    if (!isWorker(name)) firstScreen += gz;
+    lines.push(`${isWorker(name) ? "worker" : "page  "} ${name}: ${bytes.length} B raw, ${gz} B gzip`);
   }
-  console.log(lines.join("\n") + `\ntotal gzip: ${total} B (budget ${BUDGET_GZIP_BYTES} B)`);
-  expect(lines.some((l) => l.includes(".wasm"))).toBe(true);
-  expect(total).toBeLessThanOrEqual(BUDGET_GZIP_BYTES);
+  console.log(
+    lines.join("\n") +
+      `\nfirst screen gzip: ${firstScreen} B (goal ${FIRST_SCREEN_GOAL_GZIP_BYTES} B)` +
+      `\ntotal gzip: ${total} B (ceiling ${TOTAL_CEILING_GZIP_BYTES} B)`,
+  );
+  expect(lines.filter((l) => l.includes(".wasm")).length).toBe(2);
+  expect(lines.some((l) => l.startsWith("worker") && l.includes("_bg.wasm"))).toBe(true);
+  expect(firstScreen).toBeLessThanOrEqual(FIRST_SCREEN_GOAL_GZIP_BYTES);
+  expect(total).toBeLessThanOrEqual(TOTAL_CEILING_GZIP_BYTES);
 });

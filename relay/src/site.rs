@@ -47,12 +47,14 @@ async fn cache_control(
     response
 }
 
-/// Trunk names assets `name-<16 hex>.ext`; the loader is `loader-<16 hex>.js`.
+/// Trunk names assets `name-<hash>.ext`, the hash a 64-bit number in hex
+/// without leading zeros (16 digits, fewer one time in 16); the loaders are
+/// `loader-<16 hex>.js` and `worker-<16 hex>.js` (tools/postbuild.mjs).
 fn is_hashed_asset(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or_default();
     let stem = file.split('.').next().unwrap_or_default();
     let hash = stem.rsplit(['-', '_']).next().unwrap_or_default();
-    hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit())
+    (12..=16).contains(&hash.len()) && hash.bytes().all(|b| b.is_ascii_hexdigit())
         || stem
             .strip_suffix("_bg")
             .is_some_and(|s| is_hashed_asset(&format!("/{s}.x")))
@@ -92,6 +94,14 @@ mod tests {
         assert!(is_hashed_asset("/estafette-app-0123456789abcdef_bg.wasm"));
         assert!(is_hashed_asset("/main-0123456789abcdef.css"));
         assert!(is_hashed_asset("/loader-0123456789abcdef.js"));
+        assert!(is_hashed_asset("/worker-0123456789abcdef.js"));
+        assert!(is_hashed_asset(
+            "/estafette-worker-0123456789abcdef_bg.wasm"
+        ));
+        // A hash with a leading zero digit dropped.
+        assert!(is_hashed_asset("/estafette-app-cfe8409d4659683_bg.wasm"));
+        assert!(!is_hashed_asset("/estafette-worker.js"));
+        assert!(!is_hashed_asset("/app-0123.js"));
         assert!(!is_hashed_asset("/index.html"));
         assert!(!is_hashed_asset("/"));
         assert!(!is_hashed_asset("/icon.svg"));

@@ -4,17 +4,6 @@ use leptos::prelude::*;
 use crate::components::EraseAccount;
 use crate::i18n::{Key, Locale, tr, use_i18n};
 
-/// While the account of this browser is being looked for.
-#[component]
-pub fn Loading() -> impl IntoView {
-    view! {
-        <div class="centered" aria-busy="true">
-            <span class="spinner" aria-hidden="true"></span>
-            <p>{tr(Key::AppLoading)}</p>
-        </div>
-    }
-}
-
 /// The message in the interface language.
 pub fn localized(message: UserMessage, locale: Locale) -> &'static str {
     match locale {

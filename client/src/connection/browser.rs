@@ -21,24 +21,37 @@ const HELLO_TIMEOUT_MS: u32 = 10_000;
 /// How often a waiting loop looks at `navigator.onLine`.
 const ONLINE_POLL_MS: u32 = 250;
 
-/// The WebSocket URL of the relay serving this page (`wss://host/ws`).
+/// The WebSocket URL of the relay serving this page (`wss://host/ws`). In
+/// the app's worker, `location` is the worker script's, on the same origin.
 pub fn relay_url_for_page() -> Option<String> {
-    let location = web_sys::window()?.location();
-    let scheme = if location.protocol().ok()? == "https:" {
+    let location = global_property("location")?;
+    let text = |name: &str| {
+        js_sys::Reflect::get(&location, &wasm_bindgen::JsValue::from_str(name))
+            .ok()?
+            .as_string()
+    };
+    let scheme = if text("protocol")? == "https:" {
         "wss"
     } else {
         "ws"
     };
-    Some(format!(
-        "{scheme}://{}{WEBSOCKET_PATH}",
-        location.host().ok()?
-    ))
+    Some(format!("{scheme}://{}{WEBSOCKET_PATH}", text("host")?))
 }
 
-fn browser_online() -> bool {
-    web_sys::window()
-        .map(|w| w.navigator().on_line())
+/// `navigator.onLine`, in a page or a worker (true when unknown).
+pub(crate) fn browser_online() -> bool {
+    global_property("navigator")
+        .and_then(|navigator| {
+            js_sys::Reflect::get(&navigator, &wasm_bindgen::JsValue::from_str("onLine")).ok()
+        })
+        .and_then(|online| online.as_bool())
         .unwrap_or(true)
+}
+
+fn global_property(name: &str) -> Option<wasm_bindgen::JsValue> {
+    js_sys::Reflect::get(&js_sys::global(), &wasm_bindgen::JsValue::from_str(name))
+        .ok()
+        .filter(|value| value.is_object())
 }
 
 /// A connection to the relay that reconnects by itself until dropped.

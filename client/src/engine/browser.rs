@@ -21,9 +21,7 @@ impl Runtime for BrowserRuntime {
     }
 
     fn online(&self) -> bool {
-        web_sys::window()
-            .map(|w| w.navigator().on_line())
-            .unwrap_or(true)
+        crate::connection::browser_online()
     }
 
     fn now_ms(&self) -> u64 {

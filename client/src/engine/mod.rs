@@ -49,65 +49,88 @@ const CONNECT_TIMEOUT_MS: u32 = 10_000;
 const OUTBOX_RETRY_MS: u64 = 5_000;
 
 /// What the UI asks of the engine.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
 pub enum Command {
     /// Send a text: stored at once (`Sending`), sent when connected.
+    #[n(0)]
     SendText {
         /// The contact's handle.
+        #[n(0)]
         conversation: String,
         /// The text.
+        #[n(1)]
         text: String,
     },
     /// The user has seen the conversation: clear unread, send read receipts.
+    #[n(1)]
     MarkRead {
         /// The contact's handle.
+        #[n(0)]
         conversation: String,
     },
     /// The user is typing (or stopped) in a conversation; never stored.
+    #[n(2)]
     Typing {
         /// The contact's handle.
+        #[n(0)]
         conversation: String,
         /// Typing or not.
+        #[n(1)]
         typing: bool,
     },
     /// Search the directory; answered by [`Event::SearchResults`].
+    #[n(3)]
     Search {
         /// At least 2 characters of a name or handle.
+        #[n(0)]
         query: String,
     },
     /// Open a conversation with an account found in the directory; answered
     /// by [`Event::ConversationUpdated`] (or [`Event::Failed`]).
+    #[n(4)]
     StartConversation {
         /// Exact handle.
+        #[n(0)]
         handle: String,
     },
     /// Accept a contact's new identity key (after comparing safety numbers);
     /// the messages held back leave.
+    #[n(5)]
     AcceptIdentity {
         /// The contact's handle.
+        #[n(0)]
         handle: String,
     },
     /// List this account's devices; answered by [`Event::OwnDevices`].
+    #[n(6)]
     RefreshDevices,
     /// Create a group with these accounts (handles); answered by
     /// [`Event::ConversationUpdated`] and [`Event::GroupUpdated`].
+    #[n(7)]
     CreateGroup {
         /// Its name.
+        #[n(0)]
         name: String,
         /// The other members' handles.
+        #[n(1)]
         members: Vec<String>,
     },
     /// Change a group (rename, add, remove, make admin: admins only; leave:
     /// anyone); answered by [`Event::GroupUpdated`] (or [`Event::Failed`]).
+    #[n(8)]
     ChangeGroup {
         /// The group's conversation id.
+        #[n(0)]
         conversation: String,
         /// The change.
+        #[n(1)]
         change: GroupCommand,
     },
     /// A group's members and rights; answered by [`Event::GroupUpdated`].
+    #[n(9)]
     ShowGroup {
         /// The group's conversation id.
+        #[n(0)]
         conversation: String,
     },
 }

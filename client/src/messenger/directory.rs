@@ -10,20 +10,24 @@ use crate::transport::Link;
 use super::{Event, Messenger, MessengerError};
 
 /// An account found in the directory.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
 pub struct DirectoryEntry {
     /// Handle.
+    #[n(0)]
     pub handle: String,
     /// Display name.
+    #[n(1)]
     pub name: String,
 }
 
 /// One device of this account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
 pub struct DeviceSummary {
     /// The device id, hex.
+    #[n(0)]
     pub id_hex: String,
     /// Whether it is the device in use.
+    #[n(1)]
     pub this_device: bool,
 }
 

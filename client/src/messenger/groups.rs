@@ -57,59 +57,77 @@ struct GroupOutbox {
 }
 
 /// A change the user asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
 pub enum GroupCommand {
     /// A new name.
-    Rename(String),
+    #[n(0)]
+    Rename(#[n(0)] String),
     /// Add these accounts (handles).
-    Add(Vec<String>),
+    #[n(1)]
+    Add(#[n(0)] Vec<String>),
     /// Remove this member.
-    Remove(String),
+    #[n(2)]
+    Remove(#[n(0)] String),
     /// We leave.
+    #[n(3)]
     Leave,
     /// Make this member an admin.
-    MakeAdmin(String),
+    #[n(4)]
+    MakeAdmin(#[n(0)] String),
 }
 
 /// Whether a member's identity key is the one we trust for them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
 pub enum MemberTrust {
     /// This device: our own account.
+    #[n(0)]
     Me,
     /// The key the group gives is the one trusted for this contact.
+    #[n(1)]
     Trusted,
     /// The directory or the group shows another key than the one trusted:
     /// our messages do not go to them until the user accepts it.
+    #[n(2)]
     Changed,
 }
 
 /// A member as the group's page shows them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
 pub struct MemberView {
     /// Handle.
+    #[n(0)]
     pub handle: String,
     /// Display name.
+    #[n(1)]
     pub name: String,
     /// Admin or not.
+    #[n(2)]
     pub admin: bool,
     /// Key check.
+    #[n(3)]
     pub trust: MemberTrust,
 }
 
 /// A group as the UI shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
 pub struct GroupView {
     /// Its conversation id.
+    #[n(0)]
     pub conversation: String,
     /// Name.
+    #[n(1)]
     pub name: String,
     /// Number of changes since creation.
+    #[n(2)]
     pub epoch: u64,
     /// Members, sorted by handle.
+    #[n(3)]
     pub members: Vec<MemberView>,
     /// Whether we are still a member.
+    #[n(4)]
     pub member: bool,
     /// Whether we are an admin.
+    #[n(5)]
     pub admin: bool,
 }
 

@@ -192,54 +192,75 @@ pub struct StoredMessage {
 /// What happened, for the UI. The messenger reports the message and
 /// conversation events; the engine adds those about the link and answers to
 /// commands.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, minicbor::Encode, minicbor::Decode)]
 pub enum Event {
     /// The link to the relay changed.
-    Connection(crate::ConnectionState),
+    #[n(0)]
+    Connection(#[n(0)] crate::ConnectionState),
     /// Directory search results.
+    #[n(1)]
     SearchResults {
         /// The query answered.
+        #[n(0)]
         query: String,
         /// At most 20 accounts.
+        #[n(1)]
         accounts: Vec<DirectoryEntry>,
     },
     /// This account's devices.
-    OwnDevices(Vec<DeviceSummary>),
+    #[n(2)]
+    OwnDevices(#[n(0)] Vec<DeviceSummary>),
     /// Something the user asked failed; tell them.
-    Failed(crate::UserMessage),
+    #[n(3)]
+    Failed(#[n(0)] crate::UserMessage),
     /// The engine stopped for good (account revoked, device unknown, opened
     /// in another tab): the user must be told and the page reloaded.
-    Stopped(crate::UserMessage),
+    #[n(4)]
+    Stopped(#[n(0)] crate::UserMessage),
     /// A message was stored (received, sent from another of our devices, or
     /// written here and waiting to leave).
-    MessageAdded(StoredMessage),
+    #[n(5)]
+    MessageAdded(#[n(0)] StoredMessage),
     /// A message's delivery state moved forward.
-    MessageUpdated(StoredMessage),
+    #[n(6)]
+    MessageUpdated(#[n(0)] StoredMessage),
     /// A conversation's summary changed (last message, unread count).
-    ConversationUpdated(Conversation),
+    #[n(7)]
+    ConversationUpdated(#[n(0)] Conversation),
     /// The contact started or stopped typing in this conversation (never stored).
+    #[n(8)]
     Typing {
         /// The contact's handle.
+        #[n(0)]
         conversation: String,
         /// Whether they are typing.
+        #[n(1)]
         typing: bool,
     },
     /// A contact's identity key changed.
-    IdentityChanged(String),
+    #[n(9)]
+    IdentityChanged(#[n(0)] String),
     /// A delivery could not be decrypted or authenticated; it is not displayed.
+    #[n(10)]
     Rejected {
         /// Claimed sender.
+        #[n(0)]
         sender: String,
         /// Why, for the log.
+        #[n(1)]
         reason: String,
     },
     /// A group's state changed (or was asked for): its members and rights.
-    GroupUpdated(GroupView),
+    #[n(11)]
+    GroupUpdated(#[n(0)] GroupView),
     /// One-time prekeys ran low and were refilled to this stock on the relay.
+    #[n(12)]
     PreKeysRefilled {
         /// One-time X25519 prekeys now held by the relay.
+        #[n(0)]
         one_time: u32,
         /// One-time ML-KEM prekeys now held by the relay.
+        #[n(1)]
         kem_one_time: u32,
     },
 }
