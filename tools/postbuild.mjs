@@ -61,7 +61,10 @@ renameSync(join(dir, workerGlue), join(dir, hashedGlue));
 renameSync(join(dir, workerWasm), join(dir, hashedWasm));
 const workerLoader = Buffer.from(
   `importScripts("/${hashedGlue}");\n` +
-    `wasm_bindgen({ module_or_path: fetch("/${hashedWasm}", { integrity: "${sri(workerWasmBytes)}" }) });\n`,
+    `wasm_bindgen({ module_or_path: fetch("/${hashedWasm}", { integrity: "${sri(workerWasmBytes)}" }) })\n` +
+    // A failed start (download, integrity, compile) must reach the page's
+    // onerror: a rejected promise in a worker does not, an uncaught throw does.
+    `  .catch((error) => setTimeout(() => { throw error; }));\n`,
 );
 const workerLoaderName = `worker-${createHash("sha256").update(workerLoader).digest("hex").slice(0, 16)}.js`;
 writeFileSync(join(dir, workerLoaderName), workerLoader);

@@ -17,6 +17,8 @@ pub struct Backend {
 #[derive(Default)]
 struct Inner {
     ready: std::cell::Cell<bool>,
+    /// The worker failed to start or died: calls end at once with `None`.
+    gone: std::cell::Cell<bool>,
     held: std::cell::RefCell<Vec<Vec<u8>>>,
     pending: std::cell::RefCell<
         std::collections::BTreeMap<u32, futures::channel::oneshot::Sender<Reply>>,
@@ -27,9 +29,10 @@ struct Inner {
 #[cfg(target_arch = "wasm32")]
 impl Backend {
     /// Starts the worker named by the page's `estafette-worker` meta tag
-    /// (tools/postbuild.mjs writes it); `on_post` hears what is not a reply.
-    /// `None` when the page names no worker or the browser refuses it.
-    pub fn start(on_post: impl Fn(Post) + 'static) -> Option<Self> {
+    /// (tools/postbuild.mjs writes it); `on_post` hears what is not a reply,
+    /// `on_gone` that the worker failed to start or died. `None` when the
+    /// page names no worker or the browser refuses it.
+    pub fn start(on_post: impl Fn(Post) + 'static, on_gone: impl Fn() + 'static) -> Option<Self> {
         use wasm_bindgen::JsCast;
         use wasm_bindgen::closure::Closure;
 
@@ -70,7 +73,10 @@ impl Backend {
         let on_error = {
             let inner = inner.clone();
             Closure::<dyn Fn(web_sys::Event)>::new(move |_event: web_sys::Event| {
+                inner.gone.set(true);
+                inner.held.borrow_mut().clear();
                 inner.pending.borrow_mut().clear();
+                on_gone();
             })
         };
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -91,8 +97,10 @@ impl Backend {
         let id = self.inner.next_id.get().wrapping_add(1).max(1);
         self.inner.next_id.set(id);
         let (answer, reply) = futures::channel::oneshot::channel();
-        self.inner.pending.borrow_mut().insert(id, answer);
-        self.post(id, request);
+        if !self.inner.gone.get() {
+            self.inner.pending.borrow_mut().insert(id, answer);
+            self.post(id, request);
+        }
         async move { reply.await.ok() }
     }
 
@@ -131,8 +139,8 @@ pub struct Backend;
 #[cfg(not(target_arch = "wasm32"))]
 impl Backend {
     /// There is no worker natively.
-    pub fn start(on_post: impl Fn(Post) + 'static) -> Option<Self> {
-        let _ = on_post;
+    pub fn start(on_post: impl Fn(Post) + 'static, on_gone: impl Fn() + 'static) -> Option<Self> {
+        let _ = (on_post, on_gone);
         None
     }
 

@@ -54,7 +54,7 @@ use leptos::prelude::*;
 
 use components::{ConnectionIndicator, LanguageSwitch, LiveRegion};
 use i18n::{I18n, Key, tr};
-use pages::{Home, JoinPage, Onboarding, Stopped, UnlockPage, Workspace};
+use pages::{Home, JoinPage, Onboarding, Stopped, Unavailable, UnlockPage, Workspace};
 use relay::RelayLink;
 use route::{Route, Router, use_router};
 use session::{LockReason, Phase, Session, use_session};
@@ -68,6 +68,7 @@ enum Screen {
     Onboarding,
     Workspace,
     Stopped(estafette_client::UserMessage),
+    Unavailable,
 }
 
 /// The whole app: header, then the screen for where this browser stands.
@@ -86,6 +87,7 @@ pub fn App() -> impl IntoView {
         let route = router.route();
         match session.phase.get() {
             Phase::Stopped(message) => Screen::Stopped(message),
+            Phase::Unavailable => Screen::Unavailable,
             Phase::NoAccount => match route {
                 Route::Join(token) => Screen::Join(token),
                 _ => Screen::Home,
@@ -180,6 +182,7 @@ pub fn App() -> impl IntoView {
                 Screen::Onboarding => view! { <Onboarding /> }.into_any(),
                 Screen::Workspace => view! { <Workspace /> }.into_any(),
                 Screen::Stopped(message) => view! { <Stopped message /> }.into_any(),
+                Screen::Unavailable => view! { <Unavailable /> }.into_any(),
             }}
         </main>
         <LiveRegion />

@@ -32,6 +32,8 @@ pub enum Phase {
     Unlocked,
     /// The account cannot continue here (revoked, device unknown).
     Stopped(UserMessage),
+    /// The worker failed to start or died: nothing works until a reload.
+    Unavailable,
 }
 
 /// Why the account is locked.
@@ -217,8 +219,13 @@ impl Session {
             return;
         }
         let session = *self;
-        if let Some(backend) = Backend::start(move |post| session.on_post(post)) {
-            self.backend.set_value(Some(Rc::new(backend)));
+        let backend = Backend::start(
+            move |post| session.on_post(post),
+            move || session.worker_gone(),
+        );
+        match backend {
+            Some(backend) => self.backend.set_value(Some(Rc::new(backend))),
+            None => self.worker_gone(),
         }
     }
 
@@ -233,6 +240,13 @@ impl Session {
                 None => None,
             }
         }
+    }
+
+    /// Without the worker nothing works (no join, no unlock, no engine):
+    /// a dead end that says so, with the erase button.
+    fn worker_gone(&self) {
+        self.stop_engine();
+        self.phase.set(Phase::Unavailable);
     }
 
     fn on_post(&self, post: Post) {

@@ -92,6 +92,29 @@ test("the shell connects, survives a relay restart and a network loss, and is ac
   expect(unexpected.map((e) => e.text)).toEqual([]);
 });
 
+test("a worker that cannot load ends on a clear explanation, and a reload recovers", async ({ page, context }, info) => {
+  // The worker's wasm fails to download (an interrupted network, a proxy):
+  // the page must not wait forever.
+  const blocked = "**/estafette-worker-*_bg.wasm";
+  await context.route(blocked, (route) => route.abort());
+  await page.goto(relay.origin + "/#/join/some-token");
+  const screen = page.getByTestId("unavailable");
+  await expect(screen).toBeVisible();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Estafette n’a pas pu démarrer");
+  await expect(screen.getByRole("alert")).toHaveText(
+    "Une partie de l’application n’a pas pu être chargée dans ce navigateur. Rechargez la page ; si cela persiste, contactez votre administrateur.",
+  );
+  await expectNoSeriousA11yViolation(page, "worker unavailable");
+  await page.screenshot({ path: info.outputPath("worker-unavailable.png"), fullPage: true });
+  await page.getByTestId("language-switch").click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Estafette could not start");
+
+  await context.unroute(blocked);
+  await page.getByTestId("reload").click();
+  await expect(page.getByTestId("join-start")).toBeVisible();
+  await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "connected");
+});
+
 test("the page is served with the security headers", async ({ request }) => {
   const response = await request.get(relay.origin + "/");
   const headers = response.headers();

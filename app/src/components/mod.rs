@@ -1,4 +1,5 @@
 mod avatar;
+mod back_link;
 mod connection_indicator;
 mod directory_search;
 mod erase_account;
@@ -9,6 +10,7 @@ mod message_text;
 mod ticks;
 
 pub use avatar::Avatar;
+pub use back_link::BackLink;
 pub use connection_indicator::ConnectionIndicator;
 pub use directory_search::{DirectorySearch, shown_name};
 pub use erase_account::EraseAccount;

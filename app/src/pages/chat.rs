@@ -1,7 +1,7 @@
 use estafette_client::ConnectionState;
 use leptos::prelude::*;
 
-use crate::components::{Avatar, MessageText, Ticks};
+use crate::components::{Avatar, BackLink, MessageText, Ticks};
 use crate::engine::{Command, Delivery, MessageView};
 use crate::i18n::{Key, fill, tr, use_i18n};
 use crate::relay::RelayLink;
@@ -216,11 +216,7 @@ pub fn ChatPage(handle: String) -> impl IntoView {
     view! {
         <div class="chat" data-testid="chat">
             <header class="chat-head">
-                <a class="back-link" href="#/" aria-label=tr(Key::ChatBack)>
-                    <svg viewBox="0 0 24 24" class="icon" aria-hidden="true">
-                        <path d="M15 5l-7 7 7 7" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" />
-                    </svg>
-                </a>
+                <BackLink href="#/" label=Key::ChatBack />
                 {move || view! { <Avatar name=name.get() handle=handle.get_value() /> }}
                 <div class="chat-title">
                     <h2 tabindex="-1" data-testid="chat-title">{move || name.get()}</h2>

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 
 use super::new_group::MAX_GROUP_NAME_BYTES;
-use crate::components::{Avatar, MemberPicker};
+use crate::components::{Avatar, BackLink, MemberPicker};
 use crate::engine::{Command, DirectoryEntry, GroupCommand, MemberTrust, MemberView};
 use crate::i18n::{Key, fill, tr, use_i18n};
 use crate::route::Route;
@@ -66,11 +66,7 @@ pub fn GroupInfo(conversation: String) -> impl IntoView {
     view! {
         <div class="pane-page" data-testid="group-info">
             <header class="pane-head">
-                <a class="back-link" href=back aria-label=tr(Key::GroupBackToChat)>
-                    <svg viewBox="0 0 24 24" class="icon" aria-hidden="true">
-                        <path d="M15 5l-7 7 7 7" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" />
-                    </svg>
-                </a>
+                <BackLink href=Signal::derive(back) label=Key::GroupBackToChat />
                 <h2 tabindex="-1" data-testid="group-title">{title}</h2>
             </header>
             <div class="pane-body settings">

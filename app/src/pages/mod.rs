@@ -13,6 +13,6 @@ mod workspace;
 pub use home::Home;
 pub use join::JoinPage;
 pub use onboarding::Onboarding;
-pub use status::Stopped;
+pub use status::{Stopped, Unavailable};
 pub use unlock::UnlockPage;
 pub use workspace::Workspace;

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::components::MemberPicker;
+use crate::components::{BackLink, MemberPicker};
 use crate::engine::{Command, DirectoryEntry};
 use crate::i18n::{Key, tr, use_i18n};
 use crate::route::{Route, use_router};
@@ -55,11 +55,7 @@ pub fn NewGroup() -> impl IntoView {
     view! {
         <div class="pane-page">
             <header class="pane-head">
-                <a class="back-link" href="#/" aria-label=tr(Key::ChatBack)>
-                    <svg viewBox="0 0 24 24" class="icon" aria-hidden="true">
-                        <path d="M15 5l-7 7 7 7" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" />
-                    </svg>
-                </a>
+                <BackLink href="#/" label=Key::ChatBack />
                 <h2 tabindex="-1">{tr(Key::GroupNewTitle)}</h2>
             </header>
             <div class="pane-body">

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::components::EraseAccount;
+use crate::components::{BackLink, EraseAccount};
 use crate::engine::Command;
 use crate::i18n::{Key, Locale, fill, tr, use_i18n};
 use crate::session::{LOCK_DELAYS, LockReason, Preferences, clean_name, use_session};
@@ -69,11 +69,7 @@ pub fn Settings() -> impl IntoView {
     view! {
         <div class="pane-page">
             <header class="pane-head">
-                <a class="back-link" href="#/" aria-label=tr(Key::ChatBack)>
-                    <svg viewBox="0 0 24 24" class="icon" aria-hidden="true">
-                        <path d="M15 5l-7 7 7 7" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" />
-                    </svg>
-                </a>
+                <BackLink href="#/" label=Key::ChatBack />
                 <h2 tabindex="-1">{tr(Key::SettingsTitle)}</h2>
             </header>
             <div class="pane-body settings">

@@ -25,3 +25,26 @@ pub fn Stopped(message: UserMessage) -> impl IntoView {
         </section>
     }
 }
+
+/// The worker could not start or died (docs/app.md, "Two parts"): nothing
+/// works until the page is loaded again.
+#[component]
+pub fn Unavailable() -> impl IntoView {
+    let reload = |_| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.location().reload();
+        }
+    };
+    view! {
+        <section class="auth-card" aria-labelledby="unavailable-title" data-testid="unavailable">
+            <h1 id="unavailable-title" tabindex="-1">{tr(Key::UnavailableTitle)}</h1>
+            <p class="error-text" role="alert">{tr(Key::UnavailableBody)}</p>
+            <p>
+                <button type="button" class="button primary" data-testid="reload" on:click=reload>
+                    {tr(Key::UnavailableReload)}
+                </button>
+            </p>
+            <EraseAccount />
+        </section>
+    }
+}
