@@ -4,6 +4,11 @@
 
 use estafette_client::bridge::{Post, Reply, Request};
 
+/// How long the worker may take to say `Ready` (its download and start)
+/// before the page gives up on it: long enough for a slow link.
+#[cfg(target_arch = "wasm32")]
+const READY_DEADLINE_MS: i32 = 60_000;
+
 /// The running worker; dropping it ends the worker.
 #[cfg(target_arch = "wasm32")]
 pub struct Backend {
@@ -70,15 +75,41 @@ impl Backend {
         };
         // A worker that fails to load answers nothing: the calls waiting end
         // with `None`, which the screens report.
-        let on_error = {
+        // A worker that traps keeps running what survived (keys, the
+        // database, a socket): it is ended, not only forgotten.
+        let on_gone = std::rc::Rc::new(on_gone);
+        let give_up = {
             let inner = inner.clone();
-            Closure::<dyn Fn(web_sys::Event)>::new(move |_event: web_sys::Event| {
-                inner.gone.set(true);
+            let worker = worker.clone();
+            move || {
+                if inner.gone.replace(true) {
+                    return;
+                }
+                worker.terminate();
                 inner.held.borrow_mut().clear();
                 inner.pending.borrow_mut().clear();
                 on_gone();
+            }
+        };
+        let on_error = {
+            let give_up = give_up.clone();
+            Closure::<dyn Fn(web_sys::Event)>::new(move |_event: web_sys::Event| give_up())
+        };
+        // A download that stalls without failing never fires `error`.
+        let deadline = {
+            let inner = inner.clone();
+            Closure::once_into_js(move || {
+                if !inner.ready.get() {
+                    give_up();
+                }
             })
         };
+        web_sys::window()?
+            .set_timeout_with_callback_and_timeout_and_arguments_0(
+                deadline.unchecked_ref(),
+                READY_DEADLINE_MS,
+            )
+            .ok()?;
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         Some(Self {
@@ -110,6 +141,9 @@ impl Backend {
     }
 
     fn post(&self, id: u32, request: Request) {
+        if self.inner.gone.get() {
+            return;
+        }
         let bytes =
             estafette_client::bridge::encode(&estafette_client::bridge::Call { id, request });
         if self.inner.ready.get() {

@@ -129,7 +129,9 @@ pub fn App() -> impl IntoView {
     request_animation_frame(move || {
         mark("estafette-interactive");
         // The worker (the engine, half of the code) loads once the first
-        // screen is up, while the user reads or types.
+        // screen is up, while the user reads or types; when the hint says
+        // an account exists, the session has already started it, since the
+        // unlock screen needs it.
         session.start_worker();
     });
 

@@ -144,6 +144,9 @@ pub struct Session {
     /// The worker's number of the running engine. Its events carry it; those
     /// of an engine stopped earlier (a lock, a quick re-unlock) are dropped.
     current: StoredValue<Option<u32>>,
+    /// Counts the page's stops (lock, erase): an unlock or a join answered
+    /// after one (an erase pressed while unlocking) does not start a session.
+    stops: StoredValue<u64>,
     relay: RelayLink,
 }
 
@@ -169,6 +172,7 @@ impl Session {
             groups: crate::groups::Groups::new(),
             backend: StoredValue::new_local(None),
             current: StoredValue::new(None),
+            stops: StoredValue::new(0),
             relay,
         };
         spawn_local(async move { session.confirm_account(hinted).await });
@@ -246,7 +250,20 @@ impl Session {
     /// a dead end that says so, with the erase button.
     fn worker_gone(&self) {
         self.stop_engine();
+        self.relay
+            .state
+            .set(estafette_client::ConnectionState::Offline);
         self.phase.set(Phase::Unavailable);
+    }
+
+    /// Whether a stop came since `stops` was read: then a session answered
+    /// now must not start, and the worker is told to lock it.
+    fn superseded(&self, stops: u64) -> bool {
+        let superseded = self.stops.get_value() != stops;
+        if superseded {
+            self.tell(Request::Lock);
+        }
+        superseded
     }
 
     fn on_post(&self, post: Post) {
@@ -284,7 +301,9 @@ impl Session {
             token: token.to_owned(),
             passphrase: passphrase.to_owned(),
         };
+        let stops = self.stops.get_value();
         match self.call(request).await {
+            Some(Reply::Joined(Joined::Joined { .. })) if self.superseded(stops) => Ok(()),
             Some(Reply::Joined(Joined::Joined { profile, session })) => {
                 self.preferences.set(Preferences::default());
                 self.onboarding.set(true);
@@ -307,7 +326,9 @@ impl Session {
         let request = Request::Unlock {
             passphrase: passphrase.to_owned(),
         };
+        let stops = self.stops.get_value();
         match self.call(request).await {
+            Some(Reply::Unlocked(Unlocked::Unlocked { .. })) if self.superseded(stops) => Ok(()),
             Some(Reply::Unlocked(Unlocked::Unlocked {
                 profile,
                 preferences,
@@ -392,6 +413,7 @@ impl Session {
 
     /// Forgets every plaintext the page holds; the worker is told apart.
     fn stop_engine(&self) {
+        self.stops.update_value(|n| *n += 1);
         self.current.set_value(None);
         self.chat.clear();
         self.groups.clear();
@@ -444,6 +466,8 @@ impl Session {
         // The worker deletes the account's database first (its connection
         // would hold the deletion back), then the page clears the rest.
         let _ = self.call(Request::Erase).await;
+        // Whatever arrived meanwhile is dropped too.
+        self.stop_engine();
         crate::wipe::wipe_browser_storage().await;
         self.phase.set(Phase::NoAccount);
     }

@@ -2,35 +2,10 @@
 //! IndexedDB database, localStorage, sessionStorage and Cache Storage of this
 //! origin. A kiosk must keep nothing of the previous user.
 
-use js_sys::{Array, Function, Promise, Reflect};
-use wasm_bindgen::{JsCast, JsValue};
+use js_sys::{Array, Promise};
 use wasm_bindgen_futures::JsFuture;
 
-/// Names of the IndexedDB databases of this origin.
-async fn database_names() -> Vec<String> {
-    let Some(factory) = web_sys::window().and_then(|w| w.indexed_db().ok().flatten()) else {
-        return Vec::new();
-    };
-    // `databases()` is not in web-sys yet.
-    let Ok(method) = Reflect::get(&factory, &JsValue::from_str("databases")) else {
-        return Vec::new();
-    };
-    let Some(promise) = method
-        .dyn_ref::<Function>()
-        .and_then(|f| f.call0(&factory).ok())
-        .and_then(|p| p.dyn_into::<Promise>().ok())
-    else {
-        return Vec::new();
-    };
-    let Ok(list) = JsFuture::from(promise).await else {
-        return Vec::new();
-    };
-    Array::from(&list)
-        .iter()
-        .filter_map(|info| Reflect::get(&info, &JsValue::from_str("name")).ok())
-        .filter_map(|name| name.as_string())
-        .collect()
-}
+use estafette_client::store::database_names;
 
 /// Whether the database `name` exists (without creating it).
 pub async fn database_exists(name: &str) -> bool {

@@ -12,8 +12,8 @@ import { gzipSync } from "node:zlib";
 import { siteDir } from "./relay";
 
 const FIRST_SCREEN_GOAL_GZIP_BYTES = 300_000;
-// Measured 673,238 B with the worker split (2026-12-02), plus about 0.7 %.
-const TOTAL_CEILING_GZIP_BYTES = 678_000;
+// Measured 675,613 B with the worker split (2026-12-02), plus about 0.7 %.
+const TOTAL_CEILING_GZIP_BYTES = 680_400;
 
 const isWorker = (name: string) => name.startsWith("estafette-worker-") || name.startsWith("worker-");
 

@@ -4,7 +4,7 @@ use std::rc::Rc;
 
 use estafette_client::bridge::{self, Call, Joined, Post, Reply, Request, Unlocked};
 use estafette_client::engine::Engine;
-use estafette_client::store::{IndexedDbStore, StoreError, Table, Vault};
+use estafette_client::store::{IndexedDbStore, StoreError, Table, Vault, database_names};
 use estafette_client::transport::BrowserTransport;
 use estafette_client::{Identity, JoinError, RelayConnection, UnlockError};
 use estafette_crypto::Argon2Params;
@@ -73,10 +73,7 @@ struct State {
 impl State {
     async fn handle(&mut self, request: Request) -> Option<Reply> {
         Some(match request {
-            Request::Probe => Reply::Found(match self.vault().await {
-                Ok(vault) => vault.is_set_up().await.unwrap_or(false),
-                Err(_) => false,
-            }),
+            Request::Probe => self.probe().await,
             Request::Join { token, passphrase } => {
                 Reply::Joined(self.join(&token, &passphrase).await)
             }
@@ -130,6 +127,22 @@ impl State {
                 None => Reply::Unavailable,
             },
         })
+    }
+
+    /// Whether an account is set up here. Opening creates the database, so
+    /// a browser without one is answered without opening; a database that
+    /// cannot be opened is `Unavailable`, not "no account".
+    async fn probe(&mut self) -> Reply {
+        if self.vault.is_none() && !database_names().await.iter().any(|n| n == DATABASE) {
+            return Reply::Found(false);
+        }
+        let Ok(vault) = self.vault().await else {
+            return Reply::Unavailable;
+        };
+        match vault.is_set_up().await {
+            Ok(set_up) => Reply::Found(set_up),
+            Err(_) => Reply::Unavailable,
+        }
     }
 
     async fn vault(&mut self) -> Result<Rc<Vault<IndexedDbStore>>, StoreError> {

@@ -34,6 +34,34 @@ fn to_bytes(table: Table, key: &[u8], value: JsValue) -> Result<Vec<u8>, StoreEr
         })
 }
 
+/// Names of this origin's IndexedDB databases, from a page or a worker
+/// (`indexedDB.databases()`; empty when the browser cannot tell).
+pub async fn database_names() -> Vec<String> {
+    use js_sys::{Array, Function, Promise, Reflect};
+    let Ok(factory) = Reflect::get(&js_sys::global(), &JsValue::from_str("indexedDB")) else {
+        return Vec::new();
+    };
+    // `databases()` is not in web-sys yet.
+    let Ok(method) = Reflect::get(&factory, &JsValue::from_str("databases")) else {
+        return Vec::new();
+    };
+    let Some(promise) = method
+        .dyn_ref::<Function>()
+        .and_then(|f| f.call0(&factory).ok())
+        .and_then(|p| p.dyn_into::<Promise>().ok())
+    else {
+        return Vec::new();
+    };
+    let Ok(list) = wasm_bindgen_futures::JsFuture::from(promise).await else {
+        return Vec::new();
+    };
+    Array::from(&list)
+        .iter()
+        .filter_map(|info| Reflect::get(&info, &JsValue::from_str("name")).ok())
+        .filter_map(|name| name.as_string())
+        .collect()
+}
+
 /// An IndexedDB database holding one account's records.
 pub struct IndexedDbStore {
     name: String,
