@@ -48,8 +48,10 @@ html = html.replace(
   `<script type="module" src="/${loaderName}" integrity="${sri(loaderBytes)}" crossorigin="anonymous"></script>`,
 );
 // The worker (docs/app.md, "Two parts"): Trunk names its files after the
-// binary; give them hashed names (immutable caching), a loader that fetches
-// the wasm with its integrity hash, and tell the page where it is.
+// binary; give them hashed names (immutable caching) and tell the page where
+// they are with their integrity hashes. `new Worker()` takes no integrity
+// attribute: the page fetches the glue with its hash and starts the worker
+// from a blob of it, which fetches the wasm with its own (app/src/backend.rs).
 const workerGlue = "estafette-worker.js";
 const workerWasm = "estafette-worker_bg.wasm";
 const glueBytes = readFileSync(join(dir, workerGlue));
@@ -59,17 +61,11 @@ const hashedGlue = `estafette-worker-${workerHash}.js`;
 const hashedWasm = `estafette-worker-${workerHash}_bg.wasm`;
 renameSync(join(dir, workerGlue), join(dir, hashedGlue));
 renameSync(join(dir, workerWasm), join(dir, hashedWasm));
-const workerLoader = Buffer.from(
-  `importScripts("/${hashedGlue}");\n` +
-    `wasm_bindgen({ module_or_path: fetch("/${hashedWasm}", { integrity: "${sri(workerWasmBytes)}" }) })\n` +
-    // A failed start (download, integrity, compile) must reach the page's
-    // onerror: a rejected promise in a worker does not, an uncaught throw does.
-    `  .catch((error) => setTimeout(() => { throw error; }));\n`,
-);
-const workerLoaderName = `worker-${createHash("sha256").update(workerLoader).digest("hex").slice(0, 16)}.js`;
-writeFileSync(join(dir, workerLoaderName), workerLoader);
-html = html.replace("</head>", `  <meta name="estafette-worker" content="/${workerLoaderName}" />\n  </head>`);
-if (!html.includes(workerLoaderName)) {
+const workerMeta =
+  `<meta name="estafette-worker" content="/${hashedGlue}" data-integrity="${sri(glueBytes)}" ` +
+  `data-wasm="/${hashedWasm}" data-wasm-integrity="${sri(workerWasmBytes)}" />`;
+html = html.replace("</head>", `  ${workerMeta}\n  </head>`);
+if (!html.includes(workerMeta)) {
   console.error("postbuild: could not name the worker in index.html.");
   process.exit(1);
 }
@@ -93,7 +89,7 @@ for (const name of readdirSync(dir)) {
   });
   writeFileSync(path + ".gz", gz);
   writeFileSync(path + ".br", br);
-  const kind = (name.startsWith("estafette-worker-") || name.startsWith("worker-") ? "worker " : "") + ext.slice(1);
+  const kind = (name.startsWith("estafette-worker-") ? "worker " : "") + ext.slice(1);
   if (["wasm", "js", "css", "worker wasm", "worker js"].includes(kind)) {
     const entry = (report[kind] ??= { raw: 0, gzip: 0, brotli: 0 });
     entry.raw += bytes.length;

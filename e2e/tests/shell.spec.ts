@@ -78,8 +78,9 @@ test("the shell connects, survives a relay restart and a network loss, and is ac
   await context.setOffline(false);
   await expect(indicator).toHaveAttribute("data-state", "connected", { timeout: 30_000 });
 
-  // Only the relay's origin was ever contacted.
-  const relayOrigins = [relay.origin, relay.origin.replace("http:", "ws:")];
+  // Only the relay's origin was ever contacted (a `blob:` of it is the
+  // worker's script, built by the page).
+  const relayOrigins = [relay.origin, relay.origin.replace("http:", "ws:"), `blob:${relay.origin}`];
   const foreign = seen.requests.filter((url) => !relayOrigins.some((o) => url === o || url.startsWith(o + "/")));
   expect(foreign, "requests to other origins").toEqual([]);
   expect(seen.requests.some((u) => u.endsWith(".wasm"))).toBe(true);
@@ -115,6 +116,27 @@ test("a worker that cannot load ends on a clear explanation, and a reload recove
   await expect(page.getByTestId("connection")).toHaveAttribute("data-state", "connected");
 });
 
+test("a worker script or wasm changed on the way is refused", async ({ browser }) => {
+  // The page checks the worker's glue against index.html, and the worker
+  // its wasm: a proxy or cache that alters either gets the dead end, not a
+  // worker running unchecked code next to the keys. A trailing newline is
+  // still valid JS, so the glue case passes only through the integrity
+  // check; a changed wasm would also fail to compile, so that case only
+  // shows the page ends on the same screen.
+  for (const pattern of ["**/estafette-worker-*.js", "**/estafette-worker-*_bg.wasm"]) {
+    const context = await browser.newContext();
+    await context.route(pattern, async (route) => {
+      const response = await route.fetch();
+      const body = Buffer.concat([await response.body(), Buffer.from("\n")]);
+      await route.fulfill({ response, body });
+    });
+    const page = await context.newPage();
+    await page.goto(relay.origin + "/");
+    await expect(page.getByTestId("unavailable"), pattern).toBeVisible();
+    await context.close();
+  }
+});
+
 test("the page is served with the security headers", async ({ request }) => {
   const response = await request.get(relay.origin + "/");
   const headers = response.headers();
@@ -122,6 +144,7 @@ test("the page is served with the security headers", async ({ request }) => {
   expect(csp).toContain("script-src 'self' 'wasm-unsafe-eval'");
   expect(csp).not.toContain("unsafe-inline");
   expect(csp).toContain("connect-src 'self'");
+  expect(csp).toContain("worker-src 'self' blob:");
   expect(csp).toContain("object-src 'none'");
   expect(csp).toContain("frame-ancestors 'none'");
   expect(headers["referrer-policy"]).toBe("no-referrer");
@@ -136,4 +159,8 @@ test("the page is served with the security headers", async ({ request }) => {
   }
   expect(html).toMatch(/<link rel="preload" href="[^"]+\.wasm"[^>]*integrity="sha384-/);
   expect(html).toMatch(/<link rel="modulepreload"[^>]*integrity="sha384-/);
+  // The worker's glue and wasm too (the page checks both before it runs them).
+  expect(html).toMatch(
+    /<meta name="estafette-worker" content="\/estafette-worker-[0-9a-f]{16}\.js" data-integrity="sha384-[A-Za-z0-9+/=]+" data-wasm="\/estafette-worker-[0-9a-f]{16}_bg\.wasm" data-wasm-integrity="sha384-[A-Za-z0-9+/=]+" \/>/,
+  );
 });

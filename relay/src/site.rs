@@ -9,9 +9,11 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The Content-Security-Policy of every response. The app has no inline
 /// script (tools/postbuild.mjs moves Trunk's loader to a file); wasm needs
-/// `'wasm-unsafe-eval'`; `connect-src 'self'` covers the same-origin WebSocket.
+/// `'wasm-unsafe-eval'`; `connect-src 'self'` covers the same-origin WebSocket;
+/// the app's worker starts from a `blob:` of its integrity-checked script
+/// (`worker-src blob:`; docs/app.md, "Two parts").
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; \
-style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; \
+worker-src 'self' blob:; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; manifest-src 'self'; \
 base-uri 'none'; form-action 'none'; frame-ancestors 'none'; object-src 'none'";
 
 /// Routes serving `site_dir`: `index.html` is never cached (it names the

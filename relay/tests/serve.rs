@@ -99,6 +99,7 @@ async fn serves_the_site_with_security_headers() {
         "frame-ancestors 'none'",
         "object-src 'none'",
         "connect-src 'self'",
+        "worker-src 'self' blob:",
     ] {
         assert!(CONTENT_SECURITY_POLICY.contains(directive), "{directive}");
     }

@@ -21,21 +21,20 @@ const HELLO_TIMEOUT_MS: u32 = 10_000;
 /// How often a waiting loop looks at `navigator.onLine`.
 const ONLINE_POLL_MS: u32 = 250;
 
-/// The WebSocket URL of the relay serving this page (`wss://host/ws`). In
-/// the app's worker, `location` is the worker script's, on the same origin.
+/// The WebSocket URL of the relay serving this page (`wss://host/ws`). It
+/// works in the app's worker too: a worker started from a `blob:` has the
+/// page's origin, not its scheme and host.
 pub fn relay_url_for_page() -> Option<String> {
     let location = global_property("location")?;
-    let text = |name: &str| {
-        js_sys::Reflect::get(&location, &wasm_bindgen::JsValue::from_str(name))
-            .ok()?
-            .as_string()
-    };
-    let scheme = if text("protocol")? == "https:" {
-        "wss"
+    let origin = js_sys::Reflect::get(&location, &wasm_bindgen::JsValue::from_str("origin"))
+        .ok()?
+        .as_string()?;
+    let (scheme, host) = if let Some(host) = origin.strip_prefix("https://") {
+        ("wss", host)
     } else {
-        "ws"
+        ("ws", origin.strip_prefix("http://")?)
     };
-    Some(format!("{scheme}://{}{WEBSOCKET_PATH}", text("host")?))
+    Some(format!("{scheme}://{host}{WEBSOCKET_PATH}"))
 }
 
 /// `navigator.onLine`, in a page or a worker (true when unknown).
