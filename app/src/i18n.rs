@@ -63,7 +63,7 @@ pub struct I18n {
 impl I18n {
     /// Reads the saved choice (French when none) and keeps `<html lang>` in step.
     pub fn new() -> Self {
-        let saved = storage().and_then(|s| s.get_item(STORAGE_KEY).ok().flatten());
+        let saved = crate::local::storage().and_then(|s| s.get_item(STORAGE_KEY).ok().flatten());
         let locale = RwSignal::new(
             saved
                 .as_deref()
@@ -90,7 +90,7 @@ impl I18n {
     /// Switches language and remembers the choice on this device.
     pub fn set_locale(&self, locale: Locale) {
         self.locale.set(locale);
-        if let Some(storage) = storage() {
+        if let Some(storage) = crate::local::storage() {
             let _ = storage.set_item(STORAGE_KEY, locale.tag());
         }
     }
@@ -105,10 +105,6 @@ impl Default for I18n {
     fn default() -> Self {
         Self::new()
     }
-}
-
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
 }
 
 /// The `I18n` of the running app.

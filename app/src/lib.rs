@@ -10,6 +10,7 @@ mod format;
 mod group_line;
 mod groups;
 pub mod i18n;
+mod local;
 mod pages;
 pub mod passphrase;
 mod relay;

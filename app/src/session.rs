@@ -5,7 +5,7 @@
 
 use std::rc::Rc;
 
-use estafette_client::bridge::{Joined, Post, Reply, Request, Unlocked};
+use estafette_client::bridge::{DATABASE, Joined, Post, Reply, Request, Unlocked};
 use estafette_client::{JoinError, Profile, UserMessage};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -14,9 +14,6 @@ use crate::backend::Backend;
 use crate::chat::{Chat, HISTORY_LIMIT};
 use crate::engine::{Command, Event};
 use crate::relay::RelayLink;
-
-/// Name of the account's IndexedDB database.
-pub const DATABASE: &str = "estafette";
 
 /// Where this browser stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -373,11 +370,7 @@ impl Session {
     /// Sends a command to the engine (ignored while locked).
     pub fn command(&self, command: Command) {
         if self.current.get_value().is_some() {
-            self.backend.with_value(|backend| {
-                if let Some(backend) = backend {
-                    backend.send(Request::Command(command));
-                }
-            });
+            self.tell(Request::Command(command));
         }
     }
 
@@ -478,20 +471,15 @@ impl Session {
 const ACCOUNT_HINT: &str = "estafette.account";
 
 #[cfg(target_arch = "wasm32")]
-fn hint_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
-}
-
-#[cfg(target_arch = "wasm32")]
 fn account_hint() -> bool {
-    hint_storage()
+    crate::local::storage()
         .and_then(|s| s.get_item(ACCOUNT_HINT).ok().flatten())
         .is_some()
 }
 
 #[cfg(target_arch = "wasm32")]
 fn set_account_hint(present: bool) {
-    if let Some(storage) = hint_storage() {
+    if let Some(storage) = crate::local::storage() {
         let _ = if present {
             storage.set_item(ACCOUNT_HINT, "1")
         } else {

@@ -5,12 +5,8 @@
 use js_sys::{Array, Promise};
 use wasm_bindgen_futures::JsFuture;
 
+pub use estafette_client::store::database_exists;
 use estafette_client::store::database_names;
-
-/// Whether the database `name` exists (without creating it).
-pub async fn database_exists(name: &str) -> bool {
-    database_names().await.iter().any(|n| n == name)
-}
 
 /// Deletes every database, storage entry and cache of this origin.
 pub async fn wipe_browser_storage() {

@@ -3,10 +3,8 @@
 // screen's, and with the worker), and the time from
 // opening a join link to the conversation list, typing excluded.
 import { test, expect } from "@playwright/test";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { extname, join } from "node:path";
-import { gzipSync } from "node:zlib";
-import { RelayProcess, siteDir } from "./relay";
+import { writeFileSync } from "node:fs";
+import { RelayProcess, siteSizes } from "./relay";
 import { joinByLink } from "./journey";
 
 let relay: RelayProcess;
@@ -39,17 +37,8 @@ test("figures: cold load, download size, join time", async ({ browser }, info) =
     await context.close();
   }
 
-  // The first screen needs the page's files; the worker's load after it
-  // (docs/app.md, "Two parts").
-  let gzip = 0;
-  let firstScreenGzip = 0;
-  for (const name of readdirSync(siteDir)) {
-    if ([".wasm", ".js", ".css"].includes(extname(name))) {
-      const size = gzipSync(readFileSync(join(siteDir, name)), { level: 9 }).length;
-      gzip += size;
-      if (!name.startsWith("estafette-worker-") && !name.startsWith("worker-")) firstScreenGzip += size;
-    }
-  }
+  // The first screen needs the page's files; the worker's load after it.
+  const { firstScreen: firstScreenGzip, total: gzip } = siteSizes();
 
   const joins: number[] = [];
   for (let i = 0; i < 3; i++) {

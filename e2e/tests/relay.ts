@@ -1,9 +1,10 @@
 // Starts the real relay binary serving the release build, on a free loopback port.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, existsSync, rmSync } from "node:fs";
+import { mkdtempSync, existsSync, rmSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { extname, join, resolve } from "node:path";
+import { gzipSync } from "node:zlib";
 
 const root = resolve(import.meta.dirname, "..", "..");
 export const relayBinary = process.env.ESTAFETTE_RELAY_BIN ?? join(root, "target", "relay", "estafette-relay");
@@ -18,6 +19,31 @@ async function freePort(): Promise<number> {
       server.close(() => (typeof address === "object" && address ? ok(address.port) : fail(new Error("no port"))));
     });
   });
+}
+
+/** One shipped file: wasm, js or css, and whether it is the worker's. */
+export interface SiteFile {
+  name: string;
+  raw: number;
+  gzip: number;
+  worker: boolean;
+}
+
+/**
+ * The wasm + js + css of the built site with their gzip sizes (level 9), and
+ * the sums: the first screen's (the page's files) and with the worker's,
+ * which load after it (docs/app.md, "Two parts").
+ */
+export function siteSizes(): { files: SiteFile[]; firstScreen: number; total: number } {
+  const files = readdirSync(siteDir)
+    .filter((name) => [".wasm", ".js", ".css"].includes(extname(name)))
+    .map((name) => {
+      const bytes = readFileSync(join(siteDir, name));
+      const gzip = gzipSync(bytes, { level: 9 }).length;
+      return { name, raw: bytes.length, gzip, worker: name.startsWith("estafette-worker-") };
+    });
+  const sum = (list: SiteFile[]) => list.reduce((n, f) => n + f.gzip, 0);
+  return { files, firstScreen: sum(files.filter((f) => !f.worker)), total: sum(files) };
 }
 
 export class RelayProcess {

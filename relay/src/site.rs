@@ -50,8 +50,9 @@ async fn cache_control(
 }
 
 /// Trunk names assets `name-<hash>.ext`, the hash a 64-bit number in hex
-/// without leading zeros (16 digits, fewer one time in 16); the loaders are
-/// `loader-<16 hex>.js` and `worker-<16 hex>.js` (tools/postbuild.mjs).
+/// without leading zeros (16 digits, fewer one time in 16); the loader is
+/// `loader-<16 hex>.js` and the worker's files `estafette-worker-<16 hex>`
+/// (tools/postbuild.mjs).
 fn is_hashed_asset(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or_default();
     let stem = file.split('.').next().unwrap_or_default();

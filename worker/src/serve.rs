@@ -2,9 +2,9 @@
 
 use std::rc::Rc;
 
-use estafette_client::bridge::{self, Call, Joined, Post, Reply, Request, Unlocked};
+use estafette_client::bridge::{self, Call, DATABASE, Joined, Post, Reply, Request, Unlocked};
 use estafette_client::engine::Engine;
-use estafette_client::store::{IndexedDbStore, StoreError, Table, Vault, database_names};
+use estafette_client::store::{IndexedDbStore, StoreError, Table, Vault, database_exists};
 use estafette_client::transport::BrowserTransport;
 use estafette_client::{Identity, JoinError, RelayConnection, UnlockError};
 use estafette_crypto::Argon2Params;
@@ -14,8 +14,6 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
-/// Name of the account's IndexedDB database (one account per browser).
-const DATABASE: &str = "estafette";
 /// Record key of the app's preferences in the sealed account table.
 const PREFERENCES: &[u8] = b"app-preferences";
 
@@ -133,7 +131,7 @@ impl State {
     /// a browser without one is answered without opening; a database that
     /// cannot be opened is `Unavailable`, not "no account".
     async fn probe(&mut self) -> Reply {
-        if self.vault.is_none() && !database_names().await.iter().any(|n| n == DATABASE) {
+        if self.vault.is_none() && !database_exists(DATABASE).await {
             return Reply::Found(false);
         }
         let Ok(vault) = self.vault().await else {

@@ -19,13 +19,9 @@ pub fn retry_delay_s(failures: u32) -> u32 {
 /// (a device fact, not account data; erase clears it, a success too).
 const ATTEMPTS_KEY: &str = "estafette.unlock-attempts";
 
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
-}
-
 /// `(failures, wait until ms)` saved by [`save_attempts`].
 fn load_attempts() -> (u32, f64) {
-    let saved = storage().and_then(|s| s.get_item(ATTEMPTS_KEY).ok().flatten());
+    let saved = crate::local::storage().and_then(|s| s.get_item(ATTEMPTS_KEY).ok().flatten());
     saved
         .as_deref()
         .and_then(|text| text.split_once(','))
@@ -35,7 +31,7 @@ fn load_attempts() -> (u32, f64) {
 }
 
 fn save_attempts(failures: u32, until_ms: f64) {
-    if let Some(storage) = storage() {
+    if let Some(storage) = crate::local::storage() {
         let _ = if failures == 0 {
             storage.remove_item(ATTEMPTS_KEY)
         } else {

@@ -18,6 +18,10 @@ use crate::{ConnectionState, Profile, UserMessage};
 mod read;
 pub use read::{Malformed, read_post};
 
+/// The IndexedDB database of the browser's one account: the worker opens
+/// it, the page only checks that it exists and, on erase, deletes it.
+pub const DATABASE: &str = "estafette";
+
 /// A request and its number; `id` 0 asks for no reply.
 #[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
 pub struct Call {

@@ -62,6 +62,11 @@ pub async fn database_names() -> Vec<String> {
         .collect()
 }
 
+/// Whether the database `name` exists, without opening (which creates it).
+pub async fn database_exists(name: &str) -> bool {
+    database_names().await.iter().any(|n| n == name)
+}
+
 /// An IndexedDB database holding one account's records.
 pub struct IndexedDbStore {
     name: String,

@@ -14,7 +14,7 @@ mod vault;
 use std::future::Future;
 
 #[cfg(target_arch = "wasm32")]
-pub use indexed_db::{IndexedDbStore, database_names};
+pub use indexed_db::{IndexedDbStore, database_exists, database_names};
 pub use memory::MemoryStore;
 use thiserror::Error;
 pub use vault::{Unreadable, Vault};
