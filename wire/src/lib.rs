@@ -4,10 +4,15 @@
 //! are enums whose variants carry explicit CBOR indices, so adding a variant or
 //! an optional field never changes the meaning of existing bytes. Every size a
 //! peer controls is bounded by a named constant in [`limits`].
+//!
+//! With the `crypto` feature, [`prekeys`] converts prekeys and bundles to
+//! and from `estafette-crypto`'s types.
 
 mod error;
 mod frame;
 pub mod limits;
+#[cfg(feature = "crypto")]
+pub mod prekeys;
 
 pub use error::WireError;
 pub use frame::{
