@@ -13,7 +13,7 @@ use estafette_wire::DeviceId;
 use tokio::sync::{Notify, watch};
 
 use crate::metrics::Metrics;
-use crate::session::stopped;
+use crate::shutdown::stopped;
 use crate::store::Store;
 
 /// Acks waiting for the next batch.

@@ -4,8 +4,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use estafette_crypto::DeviceCertificate;
-use estafette_wire::{ChallengeAnswer, DeviceId, ErrorCode, KemPreKey, PreKeyUpload};
+use estafette_crypto::{DeviceCertificate, SignedPreKeyPublic};
+use estafette_wire::prekeys::kem_prekey;
+use estafette_wire::{ChallengeAnswer, DeviceId, ErrorCode, PreKeyUpload};
+
+use crate::entropy::{Entropy, EntropyError};
 
 /// How long an answered challenge is remembered, to tell a replay from a stranger.
 const REMEMBER: Duration = Duration::from_secs(600);
@@ -42,10 +45,10 @@ impl ChallengeBook {
     }
 }
 
-/// A 32-byte random challenge.
-pub fn fresh_challenge() -> Result<[u8; 32], ErrorCode> {
+/// A 32-byte random challenge; an error, never a guessable one, without randomness.
+pub fn fresh_challenge(entropy: &dyn Entropy) -> Result<[u8; 32], EntropyError> {
     let mut challenge = [0u8; 32];
-    getrandom::fill(&mut challenge).map_err(|_| ErrorCode::Internal)?;
+    entropy.fill(&mut challenge)?;
     Ok(challenge)
 }
 
@@ -81,21 +84,6 @@ pub fn device_id(certificate: &DeviceCertificate) -> DeviceId {
     DeviceId(certificate.device_id().0)
 }
 
-fn kem(key: &KemPreKey, one_time: bool) -> Result<estafette_crypto::KemPreKeyPublic, ErrorCode> {
-    let bytes: &[u8; estafette_crypto::KEM_PUBLIC_KEY_LEN] =
-        key.public_key
-            .as_slice()
-            .try_into()
-            .map_err(|_| ErrorCode::InvalidPreKeys)?;
-    Ok(estafette_crypto::KemPreKeyPublic {
-        id: key.id,
-        public_key: estafette_crypto::KemPublicKey::from_bytes(bytes)
-            .map_err(|_| ErrorCode::InvalidPreKeys)?,
-        signature: key.signature,
-        one_time,
-    })
-}
-
 /// Verifies every signature and id of an upload against the device's certificate.
 pub fn verify_prekeys(
     certificate: &DeviceCertificate,
@@ -104,21 +92,18 @@ pub fn verify_prekeys(
     let account = certificate.account_key();
     let device = certificate.device_id();
     if let Some(spk) = &upload.signed_prekey {
-        estafette_crypto::SignedPreKeyPublic {
-            id: spk.id,
-            public_key: estafette_crypto::X25519PublicKey::from_bytes(spk.public_key),
-            signature: spk.signature,
-        }
-        .verify(account, device)
-        .map_err(|_| ErrorCode::InvalidPreKeys)?;
-    }
-    if let Some(last) = &upload.kem_last_resort {
-        kem(last, false)?
+        SignedPreKeyPublic::from(spk)
             .verify(account, device)
             .map_err(|_| ErrorCode::InvalidPreKeys)?;
     }
-    for key in &upload.kem_one_time {
-        kem(key, true)?
+    let kem_keys = upload
+        .kem_last_resort
+        .iter()
+        .map(|key| (key, false))
+        .chain(upload.kem_one_time.iter().map(|key| (key, true)));
+    for (key, one_time) in kem_keys {
+        kem_prekey(key, one_time)
+            .map_err(|_| ErrorCode::InvalidPreKeys)?
             .verify(account, device)
             .map_err(|_| ErrorCode::InvalidPreKeys)?;
     }

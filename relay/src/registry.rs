@@ -141,11 +141,6 @@ impl Registry {
     pub fn len(&self) -> usize {
         self.lock().len()
     }
-
-    /// Whether no device is connected.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@ use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 
-use crate::session::SessionConfig;
+use crate::config::SessionConfig;
 use crate::store::StoreLimits;
 
 /// How the relay runs; filled from flags and environment by the CLI.
