@@ -1,79 +1,19 @@
-//! Group sends (one ciphertext for many devices) against the real binary:
-//! delivery to every device, one stored payload, device-set checks,
-//! idempotency, full queues, malformed frames, crash safety.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
+//! Group sends: one payload stored for many devices, checked against each
+//! account's devices, deduplicated by id, skipping full queues, refused
+//! when malformed.
 
-mod common;
-
-use std::time::{Duration, Instant};
-
-use common::*;
 use estafette_relay::store::Store;
-use estafette_relay::{SqliteStore, StoreLimits};
+use estafette_relay::{SessionConfig, StoreLimits};
+use estafette_testkit::fixtures::{account, authenticate, hello, ids};
+use estafette_testkit::frames::{group_send as group, recipient as to};
 use estafette_wire::limits::{MAX_GROUP_ACCOUNTS, MAX_GROUP_DEVICES, MAX_PAYLOAD_BYTES};
 use estafette_wire::*;
 
-/// An account with `devices` connected devices.
-async fn account(relay: &RelayProc, handle: &str, devices: usize) -> Vec<(Identity, Client)> {
-    let mut all = vec![member(relay, handle, handle, 30).await];
-    while all.len() < devices {
-        let more = another_device(relay, &all[0].0, handle).await;
-        all.push(more);
-    }
-    all
-}
-
-fn ids(devices: &[(Identity, Client)]) -> Vec<DeviceId> {
-    devices.iter().map(|(identity, _)| identity.id()).collect()
-}
-
-fn to(handle: &str, devices: Vec<DeviceId>) -> GroupRecipient {
-    GroupRecipient {
-        handle: handle.into(),
-        devices,
-    }
-}
-
-fn group(id: u8, recipients: Vec<GroupRecipient>, payload: &[u8]) -> ClientFrame {
-    ClientFrame::GroupSend(GroupSend {
-        idempotency_id: [id; 16],
-        recipients,
-        payload: payload.to_vec(),
-    })
-}
-
-async fn delivery(client: &mut Client) -> Delivery {
-    match client.recv_skipping_low().await {
-        ServerFrame::Deliver(delivery) => delivery,
-        other => panic!("expected a delivery, got {other:?}"),
-    }
-}
-
-/// Waits until the relay's database holds `expected` payloads (acks are
-/// committed shortly after they are read).
-async fn wait_for_payloads(store: &SqliteStore, expected: u64) {
-    let start = Instant::now();
-    loop {
-        let now = store.payloads_total().await.unwrap();
-        if now == expected {
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "{now} payloads stored, expected {expected}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+use super::{Conn, delivery, relay, relay_with, wait_for_payloads};
 
 #[tokio::test]
 async fn a_group_send_reaches_every_device_and_its_payload_goes_with_the_last_ack() {
-    let (_dir, relay) = relay(&[]);
+    let relay = relay().await;
     let mut a = account(&relay, "a@x.gouv.fr", 2).await;
     let mut b = account(&relay, "b@x.gouv.fr", 2).await;
     let mut c = account(&relay, "c@x.gouv.fr", 2).await;
@@ -89,11 +29,11 @@ async fn a_group_send_reaches_every_device_and_its_payload_goes_with_the_last_ac
         a[0].1.recv_skipping_low().await,
         ServerFrame::Accepted([1; 16])
     );
-    let store = SqliteStore::open(&relay.data, StoreLimits::default()).unwrap();
+    let store = &relay.store;
     assert_eq!(store.payloads_total().await.unwrap(), 1, "not stored once");
 
     let (_, first) = a.split_at_mut(1);
-    let mut receivers: Vec<&mut Client> = first
+    let mut receivers: Vec<&mut Conn> = first
         .iter_mut()
         .chain(b.iter_mut())
         .chain(c.iter_mut())
@@ -119,14 +59,14 @@ async fn a_group_send_reaches_every_device_and_its_payload_goes_with_the_last_ac
             ServerFrame::Pong(n as u64)
         );
     }
-    wait_for_payloads(&store, 0).await;
+    wait_for_payloads(store, 0).await;
     assert_eq!(store.queued_total().await.unwrap(), 0);
     // Nothing comes twice.
     for client in &mut receivers {
         client.send(&ClientFrame::Ping(99)).await;
         assert_eq!(client.recv_skipping_low().await, ServerFrame::Pong(99));
     }
-    let text = metrics(relay.addr).await;
+    let text = relay.hub.metrics().render();
     for line in [
         r#"estafette_relay_frames_total{direction="in",kind="group_send"} 1"#,
         "estafette_relay_group_messages_accepted_total 1",
@@ -139,7 +79,7 @@ async fn a_group_send_reaches_every_device_and_its_payload_goes_with_the_last_ac
 
 #[tokio::test]
 async fn stale_group_sends_store_nothing_and_repeated_ids_store_once() {
-    let (_dir, relay) = relay(&[]);
+    let relay = relay().await;
     let mut a = account(&relay, "a@x.gouv.fr", 2).await;
     let mut b = account(&relay, "b@x.gouv.fr", 2).await;
     let mut c = account(&relay, "c@x.gouv.fr", 1).await;
@@ -184,7 +124,7 @@ async fn stale_group_sends_store_nothing_and_repeated_ids_store_once() {
             }
         );
     }
-    let store = SqliteStore::open(&relay.data, StoreLimits::default()).unwrap();
+    let store = &relay.store;
     assert_eq!(store.payloads_total().await.unwrap(), 0);
 
     let everyone = || {
@@ -236,7 +176,11 @@ async fn stale_group_sends_store_nothing_and_repeated_ids_store_once() {
 
 #[tokio::test]
 async fn a_full_queue_skips_its_device_and_the_group_goes_on() {
-    let (_dir, relay) = relay(&["--queue-max", "3"]);
+    let limits = StoreLimits {
+        max_queue_count: 3,
+        ..StoreLimits::default()
+    };
+    let relay = relay_with(SessionConfig::default(), limits).await;
     let mut a = account(&relay, "a@x.gouv.fr", 1).await;
     let mut b = account(&relay, "b@x.gouv.fr", 2).await;
     let mut c = account(&relay, "c@x.gouv.fr", 1).await;
@@ -264,7 +208,7 @@ async fn a_full_queue_skips_its_device_and_the_group_goes_on() {
         }
     }
     // The device that was away gets what fitted, in order.
-    let (mut back, _) = Client::authenticate(relay.addr, &away).await;
+    let (mut back, _) = authenticate(&relay, &away).await;
     let mut got = Vec::new();
     for _ in 0..3 {
         got.push(delivery(&mut back).await.payload[0]);
@@ -272,7 +216,7 @@ async fn a_full_queue_skips_its_device_and_the_group_goes_on() {
     assert_eq!(got, [1, 2, 3]);
     back.send(&ClientFrame::Ping(1)).await;
     assert_eq!(back.recv_skipping_low().await, ServerFrame::Pong(1));
-    let text = metrics(relay.addr).await;
+    let text = relay.hub.metrics().render();
     assert!(
         text.contains("estafette_relay_group_copies_skipped_total 2"),
         "{text}"
@@ -281,7 +225,7 @@ async fn a_full_queue_skips_its_device_and_the_group_goes_on() {
 
 #[tokio::test]
 async fn malformed_group_sends_get_an_error_and_a_close() {
-    let (_dir, relay) = relay(&[]);
+    let relay = relay().await;
     let a = account(&relay, "a@x.gouv.fr", 1).await;
     let b = account(&relay, "b@x.gouv.fr", 2).await;
     let (b0, b1) = (b[0].0.id(), b[1].0.id());
@@ -344,7 +288,7 @@ async fn malformed_group_sends_get_an_error_and_a_close() {
         ),
     ];
     for (what, frame) in cases {
-        let (mut client, _) = Client::authenticate(relay.addr, &a[0].0).await;
+        let (mut client, _) = authenticate(&relay, &a[0].0).await;
         client.send(&frame).await;
         match client.recv_skipping_low().await {
             ServerFrame::Error { code, .. } => {
@@ -357,7 +301,7 @@ async fn malformed_group_sends_get_an_error_and_a_close() {
             .await;
     }
     // Before authentication: refused, not fatal.
-    let mut stranger = Client::hello(relay.addr).await;
+    let mut stranger = hello(&relay).await;
     stranger
         .send(&group(9, vec![to("b@x.gouv.fr", vec![b0, b1])], b"x"))
         .await;
@@ -365,55 +309,13 @@ async fn malformed_group_sends_get_an_error_and_a_close() {
     stranger.send(&ClientFrame::Ping(3)).await;
     assert_eq!(stranger.recv().await, ServerFrame::Pong(3));
     // Nothing was stored, and the relay still serves.
-    let store = SqliteStore::open(&relay.data, StoreLimits::default()).unwrap();
-    assert_eq!(store.payloads_total().await.unwrap(), 0);
-    let (mut client, _) = Client::authenticate(relay.addr, &a[0].0).await;
+    assert_eq!(relay.store.payloads_total().await.unwrap(), 0);
+    let (mut client, _) = authenticate(&relay, &a[0].0).await;
     client
         .send(&group(10, vec![to("b@x.gouv.fr", vec![b0, b1])], b"ok"))
         .await;
     assert_eq!(
         client.recv_skipping_low().await,
         ServerFrame::Accepted([10; 16])
-    );
-}
-
-#[tokio::test]
-async fn accepted_group_messages_survive_kill_9_in_sustained_traffic() {
-    let (_dir, mut relay) = relay(&[
-        "--queue-max",
-        "1000000",
-        // Pipelined sends outrun the default 2,000 frames/s on a fast
-        // machine; this test is about durability, not rate limits.
-        "--frame-rate",
-        "1000000",
-    ]);
-    let a = account(&relay, "a@x.gouv.fr", 1).await;
-    let b = account(&relay, "b@x.gouv.fr", 2).await;
-    let c = account(&relay, "c@x.gouv.fr", 1).await;
-    let recipients = vec![to("b@x.gouv.fr", ids(&b)), to("c@x.gouv.fr", ids(&c))];
-    let offline: Vec<Identity> = b
-        .into_iter()
-        .chain(c)
-        .map(|(identity, _)| identity)
-        .collect();
-    let mut a = a;
-    let (_, alice) = a.pop().unwrap();
-    // Group sends as fast as the relay accepts, until the relay dies.
-    let accepted = kill9_while_sending(&mut relay, alice, move |n| {
-        ClientFrame::GroupSend(GroupSend {
-            idempotency_id: numbered_id(n),
-            recipients: recipients.clone(),
-            payload: n.to_be_bytes().to_vec(),
-        })
-    })
-    .await;
-    for identity in &offline {
-        let (mut client, _) = Client::authenticate(relay.addr, identity).await;
-        receive_all(&mut client, &accepted).await;
-    }
-    eprintln!(
-        "kill -9: {} group messages accepted before the crash, all delivered to the {} devices after restart",
-        accepted.len(),
-        offline.len()
     );
 }
