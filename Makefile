@@ -12,7 +12,7 @@ CARGO_TARGET_DIR ?= target
 RELAY := $(CARGO_TARGET_DIR)/relay/estafette-relay
 WASM_TEST_ENV := CHROMEDRIVER=/usr/bin/chromedriver CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner WASM_BINDGEN_TEST_TIMEOUT=300
 
-.PHONY: run build app relay test lint test-native test-wasm test-e2e setup-build setup-test clean
+.PHONY: run build app relay load test lint test-native test-wasm test-e2e setup-build setup-test clean
 
 ## Build everything, then serve the app and the relay on http://$(LISTEN)/
 run: build
@@ -26,6 +26,10 @@ app:
 
 relay:
 	cargo build --profile relay -p estafette-relay
+
+## The relay and its load generator, side by side (docs/load.md)
+load:
+	cargo build --profile relay -p estafette-relay -p estafette-load
 
 ## Every check CI runs: format, lints, native tests, browser tests, user journeys
 test: setup-test lint test-native test-wasm build test-e2e
