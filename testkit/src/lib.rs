@@ -7,7 +7,8 @@
 //!   assertions tests use, [`fixtures`] the participants they need.
 //! - [`RelayProcess`]: the relay binary as a child process; [`invite`],
 //!   [`invite_in`]: invitations written straight into a store;
-//!   [`fetch_metrics`]: its `/metrics`.
+//!   [`fetch_metrics`]: its `/metrics`; [`start_relay_on`]: the relay in
+//!   this process on a given address (a restart).
 //! - [`ModuleGraph`]: a crate's import circles, and [`files_over`] its long files.
 //!
 //! Everything returns errors except `expect` and [`fixtures`], whose
@@ -19,6 +20,7 @@ mod expect;
 pub mod fixtures;
 pub mod frames;
 mod identity;
+mod in_process;
 mod invites;
 mod link;
 mod memory;
@@ -31,6 +33,7 @@ pub use client::{ANSWER_TIME, Client, Heard, SignIn, unexpected};
 pub use error::KitError;
 pub use expect::WAIT;
 pub use identity::{DeviceKeys, Identity};
+pub use in_process::start_relay_on;
 pub use invites::{INVITE_VALIDITY, invite, invite_in, now_ms};
 pub use link::{Incoming, Link};
 pub use memory::{ChannelLink, MEMORY_ORIGIN, MemoryRelay};
