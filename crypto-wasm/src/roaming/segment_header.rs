@@ -29,6 +29,17 @@ pub struct SegmentHeader {
     pub generation: u64,
 }
 
+impl SegmentHeader {
+    /// The header of a segment a drain writes at `position` (the head + 1).
+    pub const fn drained(position: u64) -> Self {
+        Self {
+            first: position,
+            last: position,
+            generation: 0,
+        }
+    }
+}
+
 fn malformed(why: &'static str) -> Error {
     Error::Malformed {
         what: "history segment entries",

@@ -46,7 +46,14 @@ impl VaultKey {
         contents: &VaultContents,
         nonce: &[u8; 12],
     ) -> Result<Vec<u8>> {
-        seal_blob(&self.0, LABEL, handle, version, nonce, &contents.encode()?)
+        seal_blob(
+            &self.0,
+            LABEL,
+            handle,
+            version,
+            nonce,
+            &contents.to_bytes()?,
+        )
     }
 
     /// Opens the vault of `handle`. Fails with [`Error::VaultAuthentication`] if it was
@@ -63,7 +70,7 @@ impl VaultKey {
         )?;
         Ok(Versioned {
             version: opened.version,
-            value: VaultContents::decode(&opened.value)?,
+            value: VaultContents::from_bytes(&opened.value)?,
         })
     }
 }

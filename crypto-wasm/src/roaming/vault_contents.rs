@@ -114,7 +114,9 @@ impl VaultContents {
         core::iter::once(&self.history_key).chain(self.retired_history_keys.iter().rev())
     }
 
-    pub(crate) fn encode(&self) -> Result<Zeroizing<Vec<u8>>> {
+    /// The CBOR map the vault seals (keys in increasing order, unknown ones kept). It
+    /// holds every secret of the account: seal it before storing (e.g. in a sealed record).
+    pub fn to_bytes(&self) -> Result<Zeroizing<Vec<u8>>> {
         let settings = &self.settings;
         if settings.display_name.len() > MAX_TEXT_LEN || settings.language.len() > MAX_TEXT_LEN {
             return Err(malformed("a setting is longer than 1024 bytes"));
@@ -153,7 +155,9 @@ impl VaultContents {
         Ok(buf)
     }
 
-    pub(crate) fn decode(bytes: &[u8]) -> Result<Self> {
+    /// Reads [`VaultContents::to_bytes`]: a definite-length map, each key once, every
+    /// known entry present (the retired keys may be absent), no trailing bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         if bytes.len() > MAX_VAULT_CONTENTS_LEN {
             return Err(malformed("it is larger than 64 KiB"));
         }

@@ -56,7 +56,10 @@ fn vault_matches_reference() {
     let vk = ExportKey(Zeroizing::new(arr("vault.export_key"))).vault_key();
     assert_eq!(vk.0[..], bytes("vault.vk")[..]);
     let contents = vault_contents();
-    assert_eq!(contents.encode().unwrap()[..], bytes("vault.contents")[..]);
+    assert_eq!(
+        contents.to_bytes().unwrap()[..],
+        bytes("vault.contents")[..]
+    );
     let sealed = vk
         .seal_with_nonce(handle, 3, &contents, &arr("vault.nonce"))
         .unwrap();
@@ -64,7 +67,7 @@ fn vault_matches_reference() {
     let opened = vk.open(handle, &bytes("vault.sealed")).unwrap();
     assert_eq!(opened.version, 3);
     assert_eq!(
-        opened.value.encode().unwrap()[..],
+        opened.value.to_bytes().unwrap()[..],
         bytes("vault.contents")[..]
     );
     assert_eq!(opened.value.settings, contents.settings);
@@ -79,33 +82,33 @@ fn vault_keeps_entries_it_does_not_know() {
     let extra_20 = [0x14, 0x63, b'n', b'e', b'w'];
     let extra_7 = [0x07, 0xa1, 0x01, 0x80];
     let input = [&known[..], &extra_20, &extra_7].concat();
-    let contents = VaultContents::decode(&input).unwrap();
+    let contents = VaultContents::from_bytes(&input).unwrap();
     let expected = [&known[..], &extra_7, &extra_20].concat();
-    assert_eq!(contents.encode().unwrap()[..], expected[..]);
+    assert_eq!(contents.to_bytes().unwrap()[..], expected[..]);
     // Duplicates, missing entries, trailing bytes and indefinite maps are refused.
     let duplicate = [&known[..], &extra_7, &extra_7].concat();
-    assert!(VaultContents::decode(&duplicate).is_err());
-    assert!(VaultContents::decode(&known).is_err()); // says 9 entries, has 7
+    assert!(VaultContents::from_bytes(&duplicate).is_err());
+    assert!(VaultContents::from_bytes(&known).is_err()); // says 9 entries, has 7
     let mut trailing = bytes("vault.contents");
     trailing.push(0);
-    assert!(VaultContents::decode(&trailing).is_err());
+    assert!(VaultContents::from_bytes(&trailing).is_err());
     let mut indefinite = bytes("vault.contents");
     indefinite[0] = 0xbf;
     indefinite.push(0xff);
-    assert!(VaultContents::decode(&indefinite).is_err());
+    assert!(VaultContents::from_bytes(&indefinite).is_err());
     let mut missing = bytes("vault.contents");
     missing[0] = 0xa6;
     let without_retired = missing.len() - 36;
     missing.truncate(without_retired);
     assert_eq!(
-        VaultContents::decode(&missing)
+        VaultContents::from_bytes(&missing)
             .unwrap()
             .retired_history_keys
             .len(),
         0
     );
     missing[0] = 0xa5;
-    assert!(VaultContents::decode(&missing[..missing.len() - 4]).is_err());
+    assert!(VaultContents::from_bytes(&missing[..missing.len() - 4]).is_err());
 }
 
 #[test]
