@@ -357,6 +357,31 @@ mod properties {
         }
     }
 
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Arbitrary bytes never panic a decoder and never open.
+        #[test]
+        fn decoders_refuse_garbage(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let _ = VaultContents::from_bytes(&bytes);
+            let _ = sealed_version(&bytes);
+            let _ = SegmentId::of(&bytes);
+            for decoded in [
+                estafette_crypto::Ke1::from_bytes(&bytes).map(|_| ()),
+                estafette_crypto::Ke2::from_bytes(&bytes).map(|_| ()),
+                estafette_crypto::Ke3::from_bytes(&bytes).map(|_| ()),
+                estafette_crypto::RegistrationRecord::from_bytes(&bytes).map(|_| ()),
+                estafette_crypto::ServerSetup::from_bytes(&bytes).map(|_| ()),
+            ] {
+                // Only the right length can decode.
+                prop_assert!(decoded.is_err() || [96, 320, 64, 192, 128].contains(&bytes.len()));
+            }
+            let mk = MailboxKey::generate().unwrap();
+            prop_assert!(mk.open(HANDLE, &bytes).is_err());
+            prop_assert!(HistoryKey::generate().unwrap().open_segment(HANDLE, &bytes).is_err());
+        }
+    }
+
     /// A vault key without running Argon2 per case: any export key works for the layout.
     fn vault_key_cheap() -> estafette_crypto::VaultKey {
         thread_local!(static KEY: estafette_crypto::VaultKey = vault_key());
