@@ -5,7 +5,9 @@
 use std::{fs, path::Path};
 
 use estafette_crypto::{
-    Account, Argon2Params, Device, DeviceId, PreKeyStore, Result, Session, StorageKey, pad,
+    Account, AccountSettings, Argon2Params, ClientLogin, ClientRegistration, Device, DeviceId,
+    PreKeyStore, RelayChallenge, Result, SegmentHeader, ServerLogin, ServerSetup, Session,
+    StorageKey, VaultContents, pad,
 };
 
 fn write(root: &Path, target: &str, name: &str, bytes: &[u8]) -> std::io::Result<()> {
@@ -53,7 +55,7 @@ fn make() -> Result<Vec<(&'static str, &'static str, Vec<u8>)>> {
     member.decrypt(&sender.encrypt(b"suite")?)?;
     sender.encrypt(b"perdu")?;
     member.decrypt(&sender.encrypt(b"apres")?)?;
-    Ok(vec![
+    let mut seeds = vec![
         ("prekey_message", "first", first.clone()),
         ("ratchet_message", "reply", reply),
         ("ratchet_message", "next", next),
@@ -87,5 +89,68 @@ fn make() -> Result<Vec<(&'static str, &'static str, Vec<u8>)>> {
             "receiver_chain",
             member.to_bytes().to_vec(),
         ),
+    ];
+    seeds.extend(roaming(&alice, &a)?);
+    Ok(seeds)
+}
+
+/// Section 9: OPAQUE messages, vault, mailbox state, segments, relay authentication.
+fn roaming(
+    account: &Account,
+    device: &Device,
+) -> Result<Vec<(&'static str, &'static str, Vec<u8>)>> {
+    let origin = "wss://relay.example.gouv.fr";
+    let setup = ServerSetup::generate()?;
+    let (client, request) = ClientRegistration::start("alice", origin, b"pass")?;
+    let response = setup.start_registration("alice", &request)?;
+    let (record, export_key) = client.finish(&response)?;
+    let (client, ke1) = ClientLogin::start("alice", origin, b"pass")?;
+    let (_, ke2) = ServerLogin::start(&setup, Some(&record), &ke1, "alice", origin)?;
+    let ke3 = client.finish(&ke2)?.ke3;
+    let tagged = |kind: u8, bytes: &[u8]| [&[kind][..], bytes].concat();
+    let mut contents = VaultContents::new(account.clone(), AccountSettings::default())?;
+    contents.rotate_keys()?;
+    let vault = export_key.vault_key().seal("alice", 1, &contents)?;
+    let mailbox = contents.mailbox_key.seal("alice", 1, b"state")?;
+    let header = SegmentHeader::drained(0);
+    let segment = contents
+        .history_key
+        .seal_segment("alice", &header, &[&[0x61, b'a']])?;
+    let header_bytes = [0u64, 0, 0]
+        .iter()
+        .flat_map(|v| v.to_be_bytes())
+        .collect::<Vec<_>>();
+    let relay = RelayChallenge::generate()?;
+    let mac = device.relay_auth_mac(relay.challenge(), &relay.public_key(), origin)?;
+    let auth = [&device.certificate().encode()[..], &mac, origin.as_bytes()].concat();
+    Ok(vec![
+        ("opaque_message", "request", tagged(0, request.as_bytes())),
+        ("opaque_message", "response", tagged(1, response.as_bytes())),
+        ("opaque_message", "record", tagged(2, record.as_bytes())),
+        ("opaque_message", "ke1", tagged(3, ke1.as_bytes())),
+        ("opaque_message", "ke2", tagged(4, ke2.as_bytes())),
+        ("opaque_message", "ke3", tagged(5, ke3.as_bytes())),
+        ("opaque_message", "setup", tagged(6, &setup.to_bytes())),
+        (
+            "opaque_server",
+            "known",
+            [&[0][..], ke1.as_bytes(), ke3.as_bytes()].concat(),
+        ),
+        (
+            "opaque_server",
+            "unknown",
+            [&[1][..], ke1.as_bytes(), ke3.as_bytes()].concat(),
+        ),
+        ("vault", "contents", tagged(0, &contents.to_bytes()?)),
+        ("vault", "sealed", tagged(1, &vault)),
+        ("vault", "version", tagged(2, &vault)),
+        ("mailbox_state", "sealed", mailbox),
+        ("history_segment", "sealed", tagged(0, &segment.bytes)),
+        (
+            "history_segment",
+            "entries",
+            [&[1][..], &header_bytes, &[2, 0x61, b'a', 1, 0xf6]].concat(),
+        ),
+        ("relay_auth", "answer", auth),
     ])
 }

@@ -107,6 +107,47 @@ pub enum Error {
     /// A sealed record could not be opened.
     #[error("The stored record could not be opened: wrong storage key, wrong place, or altered.")]
     RecordAuthentication,
+    /// An OPAQUE identifier (handle or relay origin) is empty or too long.
+    #[error(
+        "The {0} is empty or longer than 1024 bytes, so it cannot name a party of the sign-in."
+    )]
+    InvalidIdentifier(&'static str),
+    /// The client could not open the relay's sign-in answer.
+    #[error("The handle or the passphrase is wrong.")]
+    LoginFailed,
+    /// The relay could not verify the client's last sign-in message (KE3).
+    #[error(
+        "The sign-in could not be confirmed: the final message does not verify, or belongs to another sign-in."
+    )]
+    LoginNotConfirmed,
+    /// Another OPAQUE failure.
+    #[error("The sign-in exchange failed: {0}.")]
+    Opaque(&'static str),
+    /// A vault could not be opened.
+    #[error(
+        "The vault could not be opened: it belongs to another account, passphrase or version, or it was altered."
+    )]
+    VaultAuthentication,
+    /// A mailbox state could not be opened.
+    #[error(
+        "The mailbox state could not be opened: it belongs to another account, key or version, or it was altered."
+    )]
+    MailboxAuthentication,
+    /// A history segment could not be opened.
+    #[error(
+        "The history segment could not be opened: it belongs to another account or history key, or it was altered."
+    )]
+    SegmentAuthentication,
+    /// The device-bound answer to a relay challenge does not verify.
+    #[error(
+        "The device's answer to the relay challenge does not verify with the key in its certificate."
+    )]
+    RelayAuthCode,
+    /// Too many retired history keys wait for their segments to be re-sealed.
+    #[error(
+        "Sixteen replaced history keys still wait for their segments to be re-sealed; compact the history before rotating again."
+    )]
+    TooManyRetiredKeys,
 }
 
 /// Shorthand used across the crate.

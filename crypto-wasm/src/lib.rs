@@ -41,11 +41,13 @@ mod error;
 mod group;
 mod identity;
 mod message;
+mod opaque;
 mod padding;
 mod pqxdh;
 mod prekeys;
 mod ratchet;
 mod rng;
+mod roaming;
 mod safety_number;
 mod types;
 
@@ -63,11 +65,24 @@ pub use identity::{
     account_key::Account,
     device::Device,
     device_cert::{DEVICE_CERTIFICATE_LEN, DeviceCertificate, DeviceId},
+    relay_auth::RelayChallenge,
 };
 pub use message::{
     MessageKind, PREKEY_MESSAGE_TYPE, RATCHET_MESSAGE_TYPE,
     prekey_message::PreKeyMessage,
     ratchet_message::{RATCHET_HEADER_LEN, RatchetHeader, RatchetMessage},
+};
+pub use opaque::{
+    keys::{ExportKey, SessionKey},
+    login::{ClientLogin, ClientLoginFinish, ServerLogin},
+    messages::{
+        KE1_LEN, KE2_LEN, KE3_LEN, Ke1, Ke2, Ke3, REGISTRATION_RECORD_LEN,
+        REGISTRATION_REQUEST_LEN, REGISTRATION_RESPONSE_LEN, RegistrationRecord,
+        RegistrationRequest, RegistrationResponse,
+    },
+    registration::ClientRegistration,
+    server_setup::{SERVER_SETUP_LEN, ServerSetup},
+    suite::MAX_OPAQUE_IDENTIFIER_LEN,
 };
 pub use padding::{PADDING_BLOCK, pad, unpad};
 pub use prekeys::{
@@ -81,6 +96,21 @@ pub use prekeys::{
     },
 };
 pub use ratchet::{MAX_SKIP, MAX_STORED_SKIPPED_KEYS, session::Session};
+pub use roaming::{
+    history_key::HistoryKey,
+    mailbox::MailboxKey,
+    restore::{RestorePlan, plan_restore},
+    sealed_blob::{SEALED_BLOB_OVERHEAD, Versioned, sealed_version},
+    segment::{
+        MAX_SEGMENT_PLAINTEXT, OpenedSegment, SEGMENT_OVERHEAD, SEGMENT_PADDING_BLOCK,
+        SealedSegment, SegmentId,
+    },
+    segment_header::SegmentHeader,
+    vault::VaultKey,
+    vault_contents::{
+        AccountSettings, MAX_RETIRED_HISTORY_KEYS, MAX_VAULT_CONTENTS_LEN, VaultContents,
+    },
+};
 pub use safety_number::{QR_PREFIX, SafetyNumber};
 pub use types::{
     curve25519::X25519PublicKey,

@@ -111,3 +111,65 @@ fn bench_safety_number_and_unlock() {
     });
     console_log!("wasm unlock (Argon2id 64 MiB, t=3, p=1): {unlock:.0} ms");
 }
+
+#[wasm_bindgen_test]
+fn bench_opaque_login() {
+    if !enabled() {
+        return;
+    }
+    use estafette_crypto::{
+        AccountSettings, ClientLogin, ClientRegistration, SegmentHeader, ServerLogin, ServerSetup,
+        VaultContents,
+    };
+    let origin = "wss://relay.example.gouv.fr";
+    let setup = ServerSetup::generate().unwrap();
+    let (client, request) = ClientRegistration::start("alice", origin, b"passphrase").unwrap();
+    let response = setup.start_registration("alice", &request).unwrap();
+    let (record, export_key) = client.finish(&response).unwrap();
+    let n = 5;
+    let (mut client_ms, mut relay_ms) = (0.0, 0.0);
+    for _ in 0..n {
+        let t0 = now_ms();
+        let (client, ke1) = ClientLogin::start("alice", origin, b"passphrase").unwrap();
+        let t1 = now_ms();
+        let (server, ke2) =
+            ServerLogin::start(&setup, Some(&record), &ke1, "alice", origin).unwrap();
+        let t2 = now_ms();
+        let finish = client.finish(&ke2).unwrap();
+        let t3 = now_ms();
+        server.finish(&finish.ke3).unwrap();
+        let t4 = now_ms();
+        client_ms += (t1 - t0) + (t3 - t2);
+        relay_ms += (t2 - t1) + (t4 - t3);
+    }
+    console_log!(
+        "wasm opaque login: client {:.0} ms (Argon2id 64 MiB), relay side {:.2} ms",
+        client_ms / n as f64,
+        relay_ms / n as f64
+    );
+    let contents =
+        VaultContents::new(Account::generate().unwrap(), AccountSettings::default()).unwrap();
+    let vk = export_key.vault_key();
+    let vault = vk.seal("alice", 1, &contents).unwrap();
+    let open = time(1000, || {
+        vk.open("alice", &vault).unwrap();
+    });
+    let entry = [&[0x58, 200][..], &[0x61; 200]].concat();
+    let entries: Vec<&[u8]> = (0..100).map(|_| &entry[..]).collect();
+    let header = SegmentHeader::drained(0);
+    let segment = contents
+        .history_key
+        .seal_segment("alice", &header, &entries)
+        .unwrap();
+    let segment_open = time(1000, || {
+        contents
+            .history_key
+            .open_segment("alice", &segment.bytes)
+            .unwrap();
+    });
+    console_log!(
+        "wasm vault open {:.3} ms, segment open (100 x 200 B) {:.3} ms",
+        open,
+        segment_open
+    );
+}

@@ -21,18 +21,18 @@ use crate::{
 
 const VECTORS: &str = include_str!("../../tests/kat/vectors.txt");
 
-fn text(name: &str) -> &'static str {
+pub(super) fn text(name: &str) -> &'static str {
     VECTORS
         .lines()
         .find_map(|line| line.strip_prefix(name)?.strip_prefix(" = "))
         .unwrap_or_else(|| panic!("vector {name} missing"))
 }
 
-fn bytes(name: &str) -> Vec<u8> {
+pub(super) fn bytes(name: &str) -> Vec<u8> {
     hex::decode(text(name)).unwrap()
 }
 
-fn arr<const N: usize>(name: &str) -> [u8; N] {
+pub(super) fn arr<const N: usize>(name: &str) -> [u8; N] {
     bytes(name).try_into().unwrap()
 }
 

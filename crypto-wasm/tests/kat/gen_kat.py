@@ -174,4 +174,84 @@ emit("group.content", group_content)
 emit("group.distribution", b"\x01" + group_id + u32(chain_id) + u32(iteration) + group_ck + ed_pub(group_seed))
 emit("group.message", group_body + Ed25519PrivateKey.from_private_bytes(group_seed).sign(group_body))
 
+# --- roaming (section 9): OPAQUE key stretching, vault, mailbox state, history segment, relay-auth-dik
+def cbor_head(major, n):
+    if n < 24:
+        return bytes([major << 5 | n])
+    if n < 256:
+        return bytes([major << 5 | 24, n])
+    if n < 65536:
+        return bytes([major << 5 | 25]) + struct.pack(">H", n)
+    return bytes([major << 5 | 26]) + struct.pack(">I", n)
+
+
+def cbor_bytes(b):
+    return cbor_head(2, len(b)) + b
+
+
+def cbor_text(t):
+    b = t.encode()
+    return cbor_head(3, len(b)) + b
+
+
+def pad_to(content, block):
+    length = (len(content) // block + 1) * block
+    return content + b"\x80" + b"\x00" * (length - len(content) - 1)
+
+
+handle = "alice@interieur.gouv.fr"
+ksf_input = seq(0x0d, 64)
+emit("opaque.ksf_input", ksf_input)
+emit("opaque.ksf_output", hash_secret_raw(ksf_input, b"\x00" * 16, time_cost=3, memory_cost=65536, parallelism=1, hash_len=64, type=Type.ID, version=19))
+
+export_key, hk, mk, retired_hk, aik_seed = seq(0x10, 64), seq(0x40), seq(0x60), seq(0x80), seq(0xa0)
+vk = hkdf(b"\x00" * 32, export_key, b"Estafette/v1/vault", 32)
+vault_version, vault_nonce = 3, seq(0xc0, 12)
+contents = (cbor_head(5, 7)
+            + b"\x00" + cbor_bytes(aik_seed)
+            + b"\x01" + cbor_bytes(hk)
+            + b"\x02" + cbor_bytes(mk)
+            + b"\x03" + cbor_text("Élodie Martin")
+            + b"\x04" + cbor_text("fr")
+            + b"\x05" + cbor_head(0, 300)
+            + b"\x06" + cbor_head(4, 1) + cbor_bytes(retired_hk))
+vault_aad = b"Estafette/v1/vault\x00" + handle.encode() + u64(vault_version)
+emit("vault.handle", handle)
+emit("vault.export_key", export_key)
+emit("vault.vk", vk)
+emit("vault.aik_seed", aik_seed)
+emit("vault.history_key", hk)
+emit("vault.mailbox_key", mk)
+emit("vault.retired_history_key", retired_hk)
+emit("vault.nonce", vault_nonce)
+emit("vault.contents", contents)
+emit("vault.sealed", b"\x01" + u64(vault_version) + vault_nonce + ChaCha20Poly1305(vk).encrypt(vault_nonce, contents, vault_aad))
+
+mailbox_version, mailbox_nonce, mailbox_state = 9, seq(0xd0, 12), b"mailbox device state"
+mailbox_aad = b"Estafette/v1/mailbox\x00" + handle.encode() + u64(mailbox_version)
+emit("mailbox.nonce", mailbox_nonce)
+emit("mailbox.state", mailbox_state)
+emit("mailbox.sealed", b"\x01" + u64(mailbox_version) + mailbox_nonce + ChaCha20Poly1305(mk).encrypt(mailbox_nonce, mailbox_state, mailbox_aad))
+
+segment_id = seq(0xe0, 16)
+segment_okm = hkdf(b"\x00" * 32, hk, b"Estafette/v1/history" + segment_id, 44)
+# [header {0: first, 1: last, 2: generation}, entry]; the entry is one CBOR item of the client's.
+entries = cbor_head(4, 2) + cbor_head(5, 3) + b"\x00\x05\x01\x05\x02\x00" + cbor_text("bonjour")
+emit("segment.id", segment_id)
+emit("segment.key", segment_okm[:32])
+emit("segment.nonce", segment_okm[32:])
+emit("segment.entries", entries)
+emit("segment.sealed", b"\x01" + segment_id + ChaCha20Poly1305(segment_okm[:32]).encrypt(segment_okm[32:], pad_to(entries, 4096), handle.encode()))
+
+dik_secret, relay_secret, challenge, auth_device_id = seq(0x15), seq(0x35), seq(0x55), seq(0x75, 16)
+origin = "wss://relay.example.gouv.fr"
+dik_shared = dh(dik_secret, x25519_pub(relay_secret))
+dik_key = hkdf(b"\x00" * 32, dik_shared, b"Estafette/v1/relay-auth-dik", 32)
+emit("relay_dik.dik_secret", dik_secret)
+emit("relay_dik.relay_secret", relay_secret)
+emit("relay_dik.challenge", challenge)
+emit("relay_dik.device_id", auth_device_id)
+emit("relay_dik.origin", origin)
+emit("relay_dik.mac", hmac.new(dik_key, challenge + auth_device_id + origin.encode(), hashlib.sha256).digest())
+
 print("\n".join(out))
